@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Callable, Sequence
 
@@ -106,3 +107,23 @@ class GitClone:
 
     def show(self, commit: str, path: str) -> str:
         return self._git("show", f"{commit}:{path}")
+
+
+_ASKPASS = '#!/bin/sh\ncase "$1" in Username*) echo "$GITOPS_GIT_USERNAME";; *) echo "$GITOPS_GIT_PASSWORD";; esac\n'
+
+
+def ansible_git_runner(module, workdir: str) -> Runner:
+    """A Runner for AnsibleModule: no prompts; HTTP credentials from the module's git_username and
+    git_password options through an askpass helper in `workdir`, never on a command line or in a URL."""
+    env = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_ASKPASS": "/bin/false"}
+    if module.params.get("git_password"):
+        helper = os.path.join(workdir, "askpass")
+        with open(helper, "w", encoding="utf-8") as handle:
+            handle.write(_ASKPASS)
+        os.chmod(helper, 0o700)
+        env.update(GIT_ASKPASS=helper, GITOPS_GIT_USERNAME=module.params.get("git_username") or "",
+                   GITOPS_GIT_PASSWORD=module.params["git_password"])
+
+    def run(argv, cwd):
+        return module.run_command(list(argv), cwd=cwd, environ_update=env)
+    return run

@@ -25,6 +25,14 @@ options:
     description: The gitops repository, as a git URL or a local path.
     type: str
     required: true
+  git_username:
+    description: User for an HTTP(S) gitops repository.
+    type: str
+    default: ""
+  git_password:
+    description: Password or token for O(git_username), handed to git through an askpass helper.
+    type: str
+    default: ""
   branch:
     description: The branch to read.
     type: str
@@ -84,7 +92,7 @@ import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.gitops.platform.plugins.module_utils.git_remote import GitClone, GitError
+from ansible_collections.gitops.platform.plugins.module_utils.git_remote import GitClone, GitError, ansible_git_runner
 from ansible_collections.gitops.platform.plugins.module_utils.values_file import (
     HAS_RUAMEL,
     ValuesFileError,
@@ -114,6 +122,8 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             repo=dict(type="str", required=True),
+            git_username=dict(type="str", default=""),
+            git_password=dict(type="str", default="", no_log=True),
             branch=dict(type="str", default="main"),
             values_file=dict(type="str", required=True),
             key=dict(type="str", default="image.tag", no_log=False),
@@ -125,13 +135,9 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib("ruamel.yaml"))
     params = module.params
 
-    def run(argv, cwd):
-        return module.run_command(list(argv), cwd=cwd,
-                                  environ_update={"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
-
     workdir = tempfile.mkdtemp(prefix="gitops-history-")
     try:
-        git = GitClone(run, params["repo"], params["branch"], os.path.join(workdir, "repo"), "", "")
+        git = GitClone(ansible_git_runner(module, workdir), params["repo"], params["branch"], os.path.join(workdir, "repo"), "", "")
         git.clone(depth=params["max_commits"] * 4)
         history = read_history(git, params["values_file"], params["key"], params["max_commits"])
     except GitError as exc:

@@ -30,6 +30,16 @@ options:
     description: The gitops repository, as a git URL or a local path.
     type: str
     required: true
+  git_username:
+    description:
+      - User for an HTTP(S) gitops repository. Prefer this and O(git_password) over credentials in
+        the URL, which would show up in logs.
+    type: str
+    default: ""
+  git_password:
+    description: Password or token for O(git_username); handed to git through an askpass helper, never on a command line.
+    type: str
+    default: ""
   branch:
     description: The branch to promote on.
     type: str
@@ -64,8 +74,13 @@ options:
     description: URL of the CI run that promotes, recorded as a trailer.
     type: str
     default: ""
+  action:
+    description: Whether this is a forward promotion or a rollback; sets the commit subject and an C(Action) trailer.
+    type: str
+    choices: [promote, rollback]
+    default: promote
   reason:
-    description: Free-text line added to the commit body (for example C(rollback)).
+    description: Free-text line added to the commit body.
     type: str
     default: ""
   author_name:
@@ -167,6 +182,7 @@ from ansible_collections.gitops.platform.plugins.module_utils.git_remote import 
     GitClone,
     GitError,
     PushRejected,
+    ansible_git_runner,
     redact,
 )
 from ansible_collections.gitops.platform.plugins.module_utils.image_tag import DEFAULT_TAG_POLICY, tag_error
@@ -182,11 +198,13 @@ def commit_message(params: dict, previous: object) -> str:
     """Subject line plus trailers, so `git log` is the promotion audit trail."""
     where = f" in {params['environment']}" if params["environment"] else ""
     app = os.path.basename(os.path.dirname(params["values_file"])) or "image"
-    subject = f"Promote {app} to {params['tag']}{where}"
+    verb = "Roll back" if params["action"] == "rollback" else "Promote"
+    subject = f"{verb} {app} to {params['tag']}{where}"
     body = []
     if params["reason"]:
         body.append(params["reason"])
     trailers = [
+        f"Action: {params['action']}",
         f"Promoted-From: {previous if previous is not None else '(none)'}",
         f"Promoted-To: {params['tag']}",
         f"Values-File: {params['values_file']}",
@@ -201,13 +219,6 @@ def commit_message(params: dict, previous: object) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _runner(module: AnsibleModule):
-    def run(argv, cwd):
-        env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
-        return module.run_command(list(argv), cwd=cwd, environ_update=env)
-    return run
-
-
 def _read(path: str, values_file: str, repo: str) -> str:
     if not os.path.isfile(path):
         raise ValuesFileError(f"{values_file} does not exist in {redact(repo)}")
@@ -217,7 +228,7 @@ def _read(path: str, values_file: str, repo: str) -> str:
 
 def promote(module: AnsibleModule, workdir: str) -> dict:
     params = module.params
-    git = GitClone(_runner(module), params["repo"], params["branch"], workdir,
+    git = GitClone(ansible_git_runner(module, os.path.dirname(workdir)), params["repo"], params["branch"], workdir,
                    params["author_name"], params["author_email"])
     git.clone()
     target = os.path.join(workdir, params["values_file"])
@@ -260,6 +271,8 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             repo=dict(type="str", required=True),
+            git_username=dict(type="str", default=""),
+            git_password=dict(type="str", default="", no_log=True),
             branch=dict(type="str", default="main"),
             values_file=dict(type="str", required=True),
             key=dict(type="str", default="image.tag", no_log=False),
@@ -268,6 +281,7 @@ def main() -> None:
             environment=dict(type="str", default=""),
             source_commit=dict(type="str", default=""),
             ci_run_url=dict(type="str", default=""),
+            action=dict(type="str", default="promote", choices=["promote", "rollback"]),
             reason=dict(type="str", default=""),
             author_name=dict(type="str", default="gitops-promoter"),
             author_email=dict(type="str", default="gitops-promoter@localhost"),
