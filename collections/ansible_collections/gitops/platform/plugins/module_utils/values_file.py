@@ -48,16 +48,18 @@ def _plain(data: Any) -> Any:
 
 
 def _parent(data: Any, keys: list[str]) -> Any:
+    """The mapping that holds the last key of `keys`."""
     node = data
-    walked: list[str] = []
-    for key in keys[:-1]:
-        walked.append(key)
-        if not isinstance(node, dict) or key not in node:
-            raise ValuesFileError(f"key '{'.'.join(walked)}' not found")
+    for depth, key in enumerate(keys):
+        where = ".".join(keys[:depth]) or "the document"
+        if not isinstance(node, dict):
+            raise ValuesFileError(f"'{where}' is not a mapping, so it has no key '{key}'")
+        if key not in node:
+            raise ValuesFileError(f"key '{'.'.join(keys[: depth + 1])}' not found")
+        if depth == len(keys) - 1:
+            return node
         node = node[key]
-    if not isinstance(node, dict) or keys[-1] not in node:
-        raise ValuesFileError(f"key '{'.'.join(keys)}' not found")
-    return node
+    raise ValuesFileError("an empty key path")  # pragma: no cover - split() never gives []
 
 
 def get_scalar(text: str, key_path: str) -> Any:
