@@ -1,0 +1,291 @@
+"""`helm template` renders the objects the platform relies on.
+
+Each row of a table is one rendering (values files, --set, --set-json) and one expectation on an object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+from chart_helpers import VALUES_FILES, Helm, dig, find_object
+
+POD = "spec.template.spec"
+CONTAINER = f"{POD}.containers.0"
+SELECTOR_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance")
+COMMON_LABELS = (
+    *SELECTOR_LABELS,
+    "app.kubernetes.io/version",
+    "app.kubernetes.io/managed-by",
+    "helm.sh/chart",
+)
+
+# (values files, --set, --set-json, kind, dotted path, expected value)
+FIELD_CASES = [
+    # Pod security context: non-root uid/gid 1000, seccomp RuntimeDefault.
+    pytest.param((), (), (), "Deployment", f"{POD}.securityContext.runAsNonRoot", True, id="pod-runAsNonRoot"),
+    pytest.param((), (), (), "Deployment", f"{POD}.securityContext.runAsUser", 1000, id="pod-runAsUser"),
+    pytest.param((), (), (), "Deployment", f"{POD}.securityContext.runAsGroup", 1000, id="pod-runAsGroup"),
+    pytest.param((), (), (), "Deployment", f"{POD}.securityContext.fsGroup", 1000, id="pod-fsGroup"),
+    pytest.param((), (), (), "Deployment", f"{POD}.securityContext.seccompProfile", {"type": "RuntimeDefault"}, id="pod-seccomp"),
+    # Container security context.
+    pytest.param((), (), (), "Deployment", f"{CONTAINER}.securityContext.allowPrivilegeEscalation", False, id="no-privilege-escalation"),
+    pytest.param((), (), (), "Deployment", f"{CONTAINER}.securityContext.readOnlyRootFilesystem", True, id="read-only-root"),
+    pytest.param((), (), (), "Deployment", f"{CONTAINER}.securityContext.capabilities", {"drop": ["ALL"]}, id="drop-all-caps"),
+    # Writable /tmp on an emptyDir.
+    pytest.param((), (), (), "Deployment", f"{CONTAINER}.volumeMounts", [{"name": "tmp", "mountPath": "/tmp"}], id="tmp-mount"),
+    pytest.param((), (), (), "Deployment", f"{POD}.volumes", [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}], id="tmp-emptydir"),
+    # Ports: NodePort 30080 -> Service 80 -> container port "http" 8000.
+    pytest.param((), (), (), "Service", "spec.type", "NodePort", id="service-type"),
+    pytest.param((), (), (), "Service", "spec.ports.0.nodePort", 30080, id="service-nodeport"),
+    pytest.param((), (), (), "Service", "spec.ports.0.port", 80, id="service-port"),
+    pytest.param((), (), (), "Service", "spec.ports.0.targetPort", "http", id="service-targetport"),
+    pytest.param((), ("service.nodePort=31999",), (), "Service", "spec.ports.0.nodePort", 31999, id="service-nodeport-override"),
+    pytest.param((), (), (), "Deployment", f"{CONTAINER}.ports", [{"name": "http", "containerPort": 8000, "protocol": "TCP"}], id="container-port"),
+    # Probes.
+    pytest.param((), (), (), "Deployment", f"{CONTAINER}.livenessProbe.httpGet", {"path": "/healthz", "port": "http"}, id="liveness"),
+    pytest.param((), (), (), "Deployment", f"{CONTAINER}.readinessProbe.httpGet", {"path": "/readyz", "port": "http"}, id="readiness"),
+    # Image, pull policy, pull secrets, version reported by the app.
+    pytest.param((), (), (), "Deployment", f"{CONTAINER}.image", "ghcr.io/example/demo-flask-app:0.1.0", id="image-default"),
+    pytest.param((), ("image.tag=1.4.2",), (), "Deployment", f"{CONTAINER}.image", "ghcr.io/example/demo-flask-app:1.4.2", id="image-tag"),
+    pytest.param(
+        (),
+        ("image.repository=localhost:5001/demo-flask-app", "image.tag=sha-0a1b2c3"),
+        (),
+        "Deployment",
+        f"{CONTAINER}.image",
+        "localhost:5001/demo-flask-app:sha-0a1b2c3",
+        id="image-local-registry",
+    ),
+    pytest.param((), ("image.pullPolicy=Always",), (), "Deployment", f"{CONTAINER}.imagePullPolicy", "Always", id="pull-policy"),
+    pytest.param((), (), (), "Deployment", f"{CONTAINER}.env", [{"name": "APP_VERSION", "value": "0.1.0"}], id="app-version-default"),
+    pytest.param(
+        (),
+        ("image.tag=2.0.0-rc.1",),
+        (),
+        "Deployment",
+        f"{CONTAINER}.env",
+        [{"name": "APP_VERSION", "value": "2.0.0-rc.1"}],
+        id="app-version-follows-tag",
+    ),
+    pytest.param((), (), (), "Deployment", f"{POD}.imagePullSecrets", [{"name": "regcred"}], id="pull-secret-default"),
+    pytest.param(
+        (),
+        (),
+        ('imagePullSecrets=[{"name":"ghcr-pull"}]',),
+        "Deployment",
+        f"{POD}.imagePullSecrets",
+        [{"name": "ghcr-pull"}],
+        id="pull-secret-custom",
+    ),
+    # Resources.
+    pytest.param((), (), (), "Deployment", f"{CONTAINER}.resources.requests", {"cpu": "50m", "memory": "64Mi"}, id="requests"),
+    pytest.param((), (), (), "Deployment", f"{CONTAINER}.resources.limits", {"cpu": "500m", "memory": "256Mi"}, id="limits"),
+    pytest.param(
+        ("values-production.yaml",),
+        (),
+        (),
+        "Deployment",
+        f"{CONTAINER}.resources.limits",
+        {"cpu": "1", "memory": "256Mi"},
+        id="limits-production",
+    ),
+    # Replicas and rollout.
+    pytest.param((), (), (), "Deployment", "spec.replicas", 1, id="replicas-default"),
+    pytest.param(("values-staging.yaml",), (), (), "Deployment", "spec.replicas", 2, id="replicas-staging"),
+    pytest.param(("values-production.yaml",), (), (), "Deployment", "spec.replicas", 3, id="replicas-production"),
+    pytest.param((), ("replicaCount=0",), (), "Deployment", "spec.replicas", 0, id="replicas-zero"),
+    pytest.param((), (), (), "Deployment", "spec.revisionHistoryLimit", 3, id="revision-history"),
+    pytest.param(
+        (),
+        (),
+        (),
+        "Deployment",
+        "spec.strategy",
+        {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+        id="strategy",
+    ),
+    pytest.param(
+        (),
+        ("rollingUpdate.maxSurge=25%",),
+        (),
+        "Deployment",
+        "spec.strategy.rollingUpdate.maxSurge",
+        "25%",
+        id="strategy-percent",
+    ),
+    # Service account without an API token.
+    pytest.param((), (), (), "ServiceAccount", "automountServiceAccountToken", False, id="sa-no-token"),
+    pytest.param((), (), (), "Deployment", f"{POD}.automountServiceAccountToken", False, id="pod-no-token"),
+    pytest.param((), (), (), "Deployment", f"{POD}.serviceAccountName", "demo-demo-flask-app", id="pod-service-account"),
+    # Configuration and scheduling.
+    pytest.param((), (), (), "ConfigMap", "data", {"LOG_LEVEL": "INFO"}, id="config-default"),
+    pytest.param(("values-staging.yaml",), (), (), "ConfigMap", "data", {"APP_ENVIRONMENT": "staging", "LOG_LEVEL": "DEBUG"}, id="config-staging"),
+    pytest.param(
+        (),
+        (),
+        (),
+        "Deployment",
+        f"{CONTAINER}.envFrom",
+        [{"configMapRef": {"name": "demo-demo-flask-app"}}],
+        id="config-envfrom",
+    ),
+    pytest.param((), ("podAnnotations.team=platform",), (), "Deployment", "spec.template.metadata.annotations.team", "platform", id="pod-annotation"),
+    pytest.param(
+        (),
+        ("nodeSelector.kubernetes\\.io/os=linux",),
+        (),
+        "Deployment",
+        f"{POD}.nodeSelector",
+        {"kubernetes.io/os": "linux"},
+        id="node-selector",
+    ),
+    pytest.param(
+        (),
+        (),
+        ('tolerations=[{"key":"dedicated","operator":"Exists","effect":"NoSchedule"}]',),
+        "Deployment",
+        f"{POD}.tolerations",
+        [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
+        id="tolerations",
+    ),
+    # PodDisruptionBudget in the overlays.
+    pytest.param(("values-staging.yaml",), (), (), "PodDisruptionBudget", "spec.minAvailable", 1, id="pdb-staging"),
+    pytest.param(("values-production.yaml",), (), (), "PodDisruptionBudget", "spec.maxUnavailable", 1, id="pdb-production"),
+    # Names.
+    pytest.param((), ("fullnameOverride=web",), (), "Service", "metadata.name", "web", id="fullname-override"),
+]
+
+
+@pytest.mark.parametrize(("values", "sets", "set_json", "kind", "path", "expected"), FIELD_CASES)
+def test_rendered_field(
+    helm: Helm,
+    values: tuple[str, ...],
+    sets: tuple[str, ...],
+    set_json: tuple[str, ...],
+    kind: str,
+    path: str,
+    expected: Any,
+) -> None:
+    obj = find_object(helm.render(values, sets, set_json), kind)
+
+    assert dig(obj, path) == expected
+
+
+# (values files, --set, --set-json, kind, dotted path whose last key must be absent)
+ABSENT_CASES = [
+    pytest.param((), (), ("imagePullSecrets=[]",), "Deployment", f"{POD}.imagePullSecrets", id="no-pull-secrets"),
+    pytest.param((), ("service.type=ClusterIP",), (), "Service", "spec.ports.0.nodePort", id="clusterip-no-nodeport"),
+    pytest.param((), (), ("config=null",), "Deployment", f"{CONTAINER}.envFrom", id="no-config-no-envfrom"),
+    pytest.param((), (), ("config=null",), "Deployment", "spec.template.metadata.annotations", id="no-config-no-checksum"),
+    pytest.param((), (), (), "Deployment", f"{POD}.nodeSelector", id="no-node-selector"),
+    pytest.param((), (), (), "Deployment", f"{POD}.affinity", id="no-affinity"),
+    pytest.param((), (), (), "Deployment", f"{POD}.tolerations", id="no-tolerations"),
+    pytest.param(("values-production.yaml",), (), (), "PodDisruptionBudget", "spec.minAvailable", id="pdb-one-of-min-max"),
+]
+
+
+@pytest.mark.parametrize(("values", "sets", "set_json", "kind", "path"), ABSENT_CASES)
+def test_rendered_field_absent(
+    helm: Helm,
+    values: tuple[str, ...],
+    sets: tuple[str, ...],
+    set_json: tuple[str, ...],
+    kind: str,
+    path: str,
+) -> None:
+    obj = find_object(helm.render(values, sets, set_json), kind)
+    parent_path, _, key = path.rpartition(".")
+
+    assert key not in dig(obj, parent_path)
+
+
+# (values files, --set, --set-json, kinds rendered)
+KINDS_CASES = [
+    pytest.param((), (), (), ["ConfigMap", "Deployment", "Service", "ServiceAccount"], id="default"),
+    pytest.param(("values-staging.yaml",), (), (), ["ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"], id="staging"),
+    pytest.param(
+        ("values-production.yaml",),
+        (),
+        (),
+        ["ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"],
+        id="production",
+    ),
+    pytest.param((), ("serviceAccount.create=false",), ("config=null",), ["Deployment", "Service"], id="minimal"),
+]
+
+
+@pytest.mark.parametrize(("values", "sets", "set_json", "kinds"), KINDS_CASES)
+def test_rendered_kinds(helm: Helm, values: tuple[str, ...], sets: tuple[str, ...], set_json: tuple[str, ...], kinds: list[str]) -> None:
+    assert sorted(obj["kind"] for obj in helm.render(values, sets, set_json)) == kinds
+
+
+def test_service_account_default_when_not_created(helm: Helm) -> None:
+    deployment = find_object(helm.render(sets=["serviceAccount.create=false"]), "Deployment")
+
+    assert dig(deployment, f"{POD}.serviceAccountName") == "default"
+
+
+def test_empty_tag_falls_back_to_app_version(helm: Helm, chart_metadata: dict[str, Any]) -> None:
+    deployment = find_object(helm.render(sets=["image.tag="]), "Deployment")
+    app_version = str(chart_metadata["appVersion"])
+
+    assert dig(deployment, f"{CONTAINER}.image") == f"ghcr.io/example/demo-flask-app:{app_version}"
+    assert dig(deployment, f"{CONTAINER}.env") == [{"name": "APP_VERSION", "value": app_version}]
+
+
+@pytest.mark.parametrize("values_file", VALUES_FILES)
+def test_every_object_has_the_common_labels(helm: Helm, values_file: str, chart_metadata: dict[str, Any]) -> None:
+    for obj in helm.render([values_file]):
+        labels = obj["metadata"]["labels"]
+        missing = [label for label in COMMON_LABELS if label not in labels]
+        assert not missing, f"{obj['kind']} lacks {missing}"
+        assert labels["app.kubernetes.io/name"] == chart_metadata["name"]
+        assert labels["app.kubernetes.io/instance"] == "demo"
+        assert labels["app.kubernetes.io/managed-by"] == "Helm"
+        assert labels["helm.sh/chart"] == f"{chart_metadata['name']}-{chart_metadata['version']}"
+
+
+@pytest.mark.parametrize(
+    ("tag", "label"),
+    [
+        pytest.param("1.4.2", "1.4.2", id="semver"),
+        pytest.param("_build.7_", "build.7", id="trimmed-to-alphanumeric-ends"),
+        pytest.param("a" * 100, "a" * 63, id="truncated-to-63"),
+    ],
+)
+def test_version_label_is_the_deployed_tag(helm: Helm, tag: str, label: str) -> None:
+    for obj in helm.render(sets=[f"image.tag={tag}"]):
+        assert obj["metadata"]["labels"]["app.kubernetes.io/version"] == label
+
+
+@pytest.mark.parametrize("values_file", VALUES_FILES)
+def test_selectors_match_pod_labels(helm: Helm, values_file: str) -> None:
+    objects = helm.render([values_file])
+    deployment = find_object(objects, "Deployment")
+    match_labels = deployment["spec"]["selector"]["matchLabels"]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+
+    assert sorted(match_labels) == sorted(SELECTOR_LABELS)
+    assert match_labels.items() <= pod_labels.items()
+    assert find_object(objects, "Service")["spec"]["selector"] == match_labels
+    for pdb in (obj for obj in objects if obj["kind"] == "PodDisruptionBudget"):
+        assert pdb["spec"]["selector"]["matchLabels"] == match_labels
+
+
+def test_config_checksum_tracks_the_configmap(helm: Helm) -> None:
+    """Changing config changes the pod template, so Argo CD's sync rolls the pods."""
+
+    def checksum_and_configmap(level: str) -> tuple[str, str]:
+        result = helm.template(sets=[f"config.LOG_LEVEL={level}"])
+        deployment = find_object(result.objects(), "Deployment")
+        configmap_source = result.stdout.split("# Source: demo-flask-app/templates/configmap.yaml\n", 1)[1].split("\n---", 1)[0]
+        return deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"], configmap_source
+
+    info, info_source = checksum_and_configmap("INFO")
+    debug, _ = checksum_and_configmap("DEBUG")
+
+    assert info != debug
+    # The template's own rendering ends with the newline after `{{- end }}`; helm's output separators drop it.
+    assert info == hashlib.sha256((info_source.rstrip("\n") + "\n").encode()).hexdigest()
