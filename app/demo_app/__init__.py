@@ -1,0 +1,116 @@
+"""Demo Flask service deployed by the GitOps platform.
+
+``create_app()`` builds the app from the environment (see ``demo_app.config``); gunicorn loads it
+through ``wsgi:app``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+from .config import load_config
+from .jsonlog import configure_logging
+from .metrics import Metrics
+
+__all__ = ["AppState", "DemoFlask", "create_app", "mark_not_ready", "state"]
+
+EXTENSION_KEY = "demo_app"
+# Probes and scrapes arrive every few seconds; they are logged at DEBUG to keep INFO readable.
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+UNMATCHED_ENDPOINT = "unmatched"
+
+
+@dataclass
+class AppState:
+    """Per-app runtime state, kept in ``app.extensions``."""
+
+    metrics: Metrics
+    logger: logging.Logger
+    ready: bool = False
+    started_at: float = field(default_factory=time.time)
+
+
+class DemoFlask(Flask):
+    """Flask with unhandled exceptions logged as one structured record."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        self.logger.error(
+            "unhandled exception",
+            exc_info=exc_info,
+            extra={"method": request.method, "path": request.path},
+        )
+
+
+def state(app: Flask) -> AppState:
+    """Return the runtime state of an app made by ``create_app``."""
+    return app.extensions[EXTENSION_KEY]
+
+
+def mark_not_ready(app: Flask) -> None:
+    """Make ``/readyz`` answer 503 from now on, e.g. when the server starts a graceful shutdown."""
+    app_state = state(app)
+    if app_state.ready:
+        app_state.ready = False
+        app_state.logger.info("marked not ready, no new traffic expected")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` overrides values read from the environment.
+
+    Recognised keys: APP_NAME, APP_VERSION, APP_ENVIRONMENT, LOG_LEVEL (environment variables of
+    the same names), LOG_STREAM (where JSON log lines go, stdout by default) and any Flask setting.
+    """
+    settings = load_config(config)
+    app = DemoFlask(__name__)
+    app.config.update(settings)
+    app.json.sort_keys = False
+
+    logger = configure_logging(__name__, app.config["LOG_LEVEL"], app.config.get("LOG_STREAM"))
+    app_state = AppState(metrics=Metrics(app.config["APP_NAME"], app.config["APP_VERSION"]), logger=logger)
+    app.extensions[EXTENSION_KEY] = app_state
+
+    _register_request_hooks(app, app_state)
+
+    from .views import bp
+
+    app.register_blueprint(bp)
+
+    app_state.ready = True
+    logger.info(
+        "application ready",
+        extra={"app_name": app.config["APP_NAME"], "version": app.config["APP_VERSION"]},
+    )
+    return app
+
+
+def _register_request_hooks(app: Flask, app_state: AppState) -> None:
+    @app.before_request
+    def _start_timer() -> None:
+        g.demo_app_started = time.perf_counter()
+
+    @app.after_request
+    def _record_request(response: Response) -> Response:
+        started = g.pop("demo_app_started", None)
+        if started is None:  # pragma: no cover - only when another before_request hook failed first
+            return response
+        seconds = time.perf_counter() - started
+        endpoint = request.url_rule.rule if request.url_rule is not None else UNMATCHED_ENDPOINT
+        app_state.metrics.observe(request.method, endpoint, response.status_code, seconds)
+        app_state.logger.log(
+            logging.DEBUG if request.path in QUIET_PATHS and response.status_code < 400 else logging.INFO,
+            "request handled",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round(seconds * 1000, 3),
+                "remote_addr": request.remote_addr,
+            },
+        )
+        return response
