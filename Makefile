@@ -33,8 +33,8 @@ $(VENV)/.installed: requirements.txt app/requirements.txt
 prerequisites: venv ## Install and start Docker, install helm and kind (offline: built from source)
 	ansible-playbook playbooks/prerequisites.yml
 
-up: venv ## Bootstrap the whole platform (ansible-playbook site.yml)
-	ansible-playbook site.yml
+up: venv ## Bootstrap the whole platform (ansible-playbook site.yml); GITOPS_REPO=<git URL>
+	ansible-playbook site.yml $(if $(GITOPS_REPO),-e platform_gitops_repo=$(GITOPS_REPO))
 
 status: venv ## Show nodes, Argo CD app state, pods and the served version
 	ansible-playbook playbooks/status.yml
