@@ -1,0 +1,3 @@
+module gitops-platform.local/offline-bundle/pause
+
+go 1.22
