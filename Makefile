@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CACHE_DIR)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: help venv prerequisites up status teardown lint syntax pytest molecule test bench clean
+.PHONY: help venv prerequisites bundle up status teardown lint syntax pytest molecule test bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -48,10 +48,17 @@ lint: venv ## yamllint, ansible-lint (profile production) and a syntax check of 
 	for playbook in site.yml playbooks/*.yml; do ansible-playbook --syntax-check "$$playbook" >/dev/null; done
 	@echo "lint: yamllint, ansible-lint and syntax-check clean"
 
-pytest: prerequisites ## Unit, app, chart, image and promotion tests (real Docker, git, helm)
+bundle: prerequisites ## Offline: Kubernetes, the kind node image and Argo CD's images, built from source (cached)
+	@if [ "$(GITOPS_OFFLINE)" = true ]; then \
+	  ansible-playbook playbooks/offline-bundle.yml && \
+	  ansible-playbook playbooks/kind-node-image.yml && \
+	  ansible-playbook playbooks/argocd-images.yml; \
+	else echo "bundle: online, nothing to build (kind and Argo CD images are pulled)"; fi
+
+pytest: bundle ## Unit, app, chart, image, promotion and offline-bundle tests (real Docker, git, helm)
 	pytest --cov --cov-report=term --cov-fail-under=90
 
-molecule: prerequisites ## Every Molecule scenario; logs in build/logs
+molecule: bundle ## Every Molecule scenario; logs in build/logs
 	@mkdir -p $(LOG_DIR); passed=0; failed=0; \
 	for scenario in $(MOLECULE_SCENARIOS); do \
 	  start=$$(date +%s); \
