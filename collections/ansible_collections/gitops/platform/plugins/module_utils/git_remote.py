@@ -127,3 +127,15 @@ def ansible_git_runner(module, workdir: str) -> Runner:
     def run(argv, cwd):
         return module.run_command(list(argv), cwd=cwd, environ_update=env)
     return run
+
+
+def gitops_repo_argument_spec() -> dict:
+    """Arguments of the gitops.platform.gitops_repo documentation fragment."""
+    return dict(
+        repo=dict(type="str", required=True),
+        git_username=dict(type="str", default=""),
+        git_password=dict(type="str", default="", no_log=True),
+        branch=dict(type="str", default="main"),
+        values_file=dict(type="str", required=True),
+        key=dict(type="str", default="image.tag", no_log=False),
+    )

@@ -17,34 +17,9 @@ description:
   - Reads only; never changes the repository.
 version_added: "0.1.0"
 author: gitops platform maintainers
-requirements:
-  - git on the controller
-  - ruamel.yaml
+extends_documentation_fragment:
+  - gitops.platform.gitops_repo
 options:
-  repo:
-    description: The gitops repository, as a git URL or a local path.
-    type: str
-    required: true
-  git_username:
-    description: User for an HTTP(S) gitops repository.
-    type: str
-    default: ""
-  git_password:
-    description: Password or token for O(git_username), handed to git through an askpass helper.
-    type: str
-    default: ""
-  branch:
-    description: The branch to read.
-    type: str
-    default: main
-  values_file:
-    description: Path of the values file inside the repository.
-    type: str
-    required: true
-  key:
-    description: Dotted path of the scalar to read.
-    type: str
-    default: image.tag
   max_commits:
     description: How many commits that touched the file to read, newest first.
     type: int
@@ -92,7 +67,12 @@ import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.gitops.platform.plugins.module_utils.git_remote import GitClone, GitError, ansible_git_runner
+from ansible_collections.gitops.platform.plugins.module_utils.git_remote import (
+    GitClone,
+    GitError,
+    ansible_git_runner,
+    gitops_repo_argument_spec,
+)
 from ansible_collections.gitops.platform.plugins.module_utils.values_file import (
     HAS_RUAMEL,
     ValuesFileError,
@@ -121,12 +101,7 @@ def read_history(git: GitClone, values_file: str, key: str, max_commits: int) ->
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            repo=dict(type="str", required=True),
-            git_username=dict(type="str", default=""),
-            git_password=dict(type="str", default="", no_log=True),
-            branch=dict(type="str", default="main"),
-            values_file=dict(type="str", required=True),
-            key=dict(type="str", default="image.tag", no_log=False),
+            **gitops_repo_argument_spec(),
             max_commits=dict(type="int", default=100),
         ),
         supports_check_mode=True,

@@ -22,36 +22,9 @@ description:
   - Supports check mode and diff mode; in check mode nothing is committed or pushed.
 version_added: "0.1.0"
 author: gitops platform maintainers
-requirements:
-  - git on the controller
-  - ruamel.yaml
+extends_documentation_fragment:
+  - gitops.platform.gitops_repo
 options:
-  repo:
-    description: The gitops repository, as a git URL or a local path.
-    type: str
-    required: true
-  git_username:
-    description:
-      - User for an HTTP(S) gitops repository. Prefer this and O(git_password) over credentials in
-        the URL, which would show up in logs.
-    type: str
-    default: ""
-  git_password:
-    description: Password or token for O(git_username); handed to git through an askpass helper, never on a command line.
-    type: str
-    default: ""
-  branch:
-    description: The branch to promote on.
-    type: str
-    default: main
-  values_file:
-    description: Path of the values file inside the repository.
-    type: str
-    required: true
-  key:
-    description: Dotted path of the scalar to set.
-    type: str
-    default: image.tag
   tag:
     description: The new image tag.
     type: str
@@ -183,6 +156,7 @@ from ansible_collections.gitops.platform.plugins.module_utils.git_remote import 
     GitError,
     PushRejected,
     ansible_git_runner,
+    gitops_repo_argument_spec,
     redact,
 )
 from ansible_collections.gitops.platform.plugins.module_utils.image_tag import DEFAULT_TAG_POLICY, tag_error
@@ -270,12 +244,7 @@ def promote(module: AnsibleModule, workdir: str) -> dict:
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            repo=dict(type="str", required=True),
-            git_username=dict(type="str", default=""),
-            git_password=dict(type="str", default="", no_log=True),
-            branch=dict(type="str", default="main"),
-            values_file=dict(type="str", required=True),
-            key=dict(type="str", default="image.tag", no_log=False),
+            **gitops_repo_argument_spec(),
             tag=dict(type="str", required=True),
             tag_policy=dict(type="str", default=DEFAULT_TAG_POLICY),
             environment=dict(type="str", default=""),
