@@ -48,11 +48,9 @@ lint: venv ## yamllint, ansible-lint (profile production) and a syntax check of 
 	for playbook in site.yml playbooks/*.yml; do ansible-playbook --syntax-check "$$playbook" >/dev/null; done
 	@echo "lint: yamllint, ansible-lint and syntax-check clean"
 
-bundle: prerequisites ## Offline: Kubernetes, the kind node image and Argo CD's images, built from source (cached)
+bundle: prerequisites ## Offline: Kubernetes, the kind node image, Argo CD's and the app's images, built from source (cached)
 	@if [ "$(GITOPS_OFFLINE)" = true ]; then \
-	  ansible-playbook playbooks/offline-bundle.yml && \
-	  ansible-playbook playbooks/kind-node-image.yml && \
-	  ansible-playbook playbooks/argocd-images.yml; \
+	  ansible-playbook playbooks/offline-images.yml -e offline_images_recheck=true; \
 	else echo "bundle: online, nothing to build (kind and Argo CD images are pulled)"; fi
 
 pytest: bundle ## Unit, app, chart, image, promotion and offline-bundle tests (real Docker, git, helm)
@@ -74,8 +72,9 @@ molecule: bundle ## Every Molecule scenario; logs in build/logs
 
 test: lint pytest molecule ## Everything CI runs
 
-bench: prerequisites ## Promotion benchmark table (one promotion, 20 concurrent)
+bench: bundle ## Benchmark tables: promotion (1 and 20 concurrent); offline, the GitOps loop (site.yml, promote, rollback)
 	python benchmarks/promotion.py
+	@if [ "$(GITOPS_OFFLINE)" = true ]; then python benchmarks/gitops_loop.py --teardown; fi
 
 clean: ## Remove the virtualenv and build logs (the tool/image cache in ~/.cache stays)
 	rm -rf $(VENV) build

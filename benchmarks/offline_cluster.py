@@ -13,33 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
+from playbook_runs import changed, print_table, run
+
 CLUSTER = "bench-offline"
 HOST_PORT = "39180"
-
-
-def run(args: list[str], env: dict) -> tuple[float, str]:
-    start = time.perf_counter()
-    result = subprocess.run([PLAYBOOK, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - start
-    if result.returncode != 0:
-        sys.stderr.write(result.stdout[-4000:] + result.stderr[-2000:])
-        raise SystemExit(f"ansible-playbook {' '.join(args)} failed (rc={result.returncode})")
-    return seconds, result.stdout
-
-
-def changed(output: str) -> str:
-    for line in output.splitlines():
-        if line.startswith("localhost") and "changed=" in line:
-            return line.split("changed=")[1].split()[0]
-    return "?"
 
 
 def main() -> int:
@@ -71,12 +51,7 @@ def main() -> int:
         finally:
             run(cluster + ["-e", "kind_cluster_state=absent"], env)
 
-    width = max(len(row[0]) for row in rows)
-    print(f"| {'measure'.ljust(width)} | result | target |")
-    print(f"|{'-' * (width + 2)}|---|---|")
-    for name, value, target in rows:
-        print(f"| {name.ljust(width)} | {value} | {target} |")
-    print(f"(host: {os.cpu_count()} cores)")
+    print_table(rows, "offline, GITOPS_OFFLINE=true")
     return 0
 
 
