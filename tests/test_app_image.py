@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -20,28 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.docker_engine import docker, docker_unreachable
+
 REPO = Path(__file__).resolve().parents[1]
 PLAYBOOK = REPO / "playbooks" / "build-app-image.yml"
 IMAGE_NAME = "gitops-local/demo-flask-app-test"
 BUILD_TIMEOUT = 1200
 START_TIMEOUT = 30
-
-
-def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
-
-
-def docker_unreachable() -> str | None:
-    """Return why the Docker daemon cannot be used, or None when it answers."""
-    if shutil.which("docker") is None:
-        return "the docker CLI is not installed"
-    try:
-        result = docker("version", "--format", "{{.Server.Version}}", check=False, timeout=30)
-    except subprocess.TimeoutExpired:
-        return "the Docker daemon did not answer within 30 s"
-    if result.returncode != 0:
-        return f"the Docker daemon is not reachable: {result.stderr.strip()}"
-    return None
 
 
 _DOCKER_UNREACHABLE = docker_unreachable()

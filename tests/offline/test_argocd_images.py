@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import socket
-import subprocess
 import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
 import yaml
+
+from tests.docker_engine import docker, docker_unreachable
 
 REPO = Path(__file__).resolve().parents[2]
 VERSIONS = yaml.safe_load((REPO / "inventory" / "group_vars" / "all" / "versions.yml").read_text())["platform_versions"]
@@ -47,19 +47,11 @@ COMPONENTS = [
 ]
 
 
-def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
-
-
 def why_not_ready() -> str | None:
     """Return why the tests cannot run here, or None when Docker answers and the bundle exists."""
-    if shutil.which("docker") is None:
-        return "the docker CLI is not installed"
-    try:
-        if docker("version", "--format", "{{.Server.Version}}", check=False, timeout=30).returncode != 0:
-            return "the Docker daemon is not reachable"
-    except subprocess.TimeoutExpired:
-        return "the Docker daemon did not answer within 30 s"
+    unreachable = docker_unreachable()
+    if unreachable:
+        return unreachable
     if not MANIFEST.exists() or not INDEX.exists():
         return f"{MANIFEST} or {INDEX} is missing: run ansible-playbook playbooks/argocd-images.yml first"
     return None

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.docker_engine import docker, docker_unreachable
+
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO / "playbooks" / "offline-bundle.yml"
 VERSIONS = yaml.safe_load((REPO / "inventory" / "group_vars" / "all" / "versions.yml").read_text())["platform_versions"]
@@ -48,15 +50,10 @@ def run(*argv: str | Path, check: bool = True, timeout: float = 120, **kwargs) -
     )
 
 
-def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return run("docker", *args, check=check, timeout=timeout)
-
-
 def why_not_runnable() -> str | None:
-    if shutil.which("docker") is None:
-        return "the docker CLI is not installed"
-    if docker("version", "--format", "{{.Server.Version}}", check=False, timeout=30).returncode != 0:
-        return "the Docker daemon is not reachable"
+    unreachable = docker_unreachable()
+    if unreachable:
+        return unreachable
     if shutil.which("go") is None:
         return "Go is not installed (the bundle is built from source)"
     warm = (BUNDLE / "images.json").exists()
