@@ -12,6 +12,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from ansible_collections.gitops.platform.plugins.module_utils.image_ref import parse
+
 _MANIFEST_TYPES = ", ".join([
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.oci.image.manifest.v1+json",
@@ -26,11 +28,8 @@ class RegistryError(Exception):
 
 def split_image(image: str) -> tuple[str, str]:
     """`ghcr.io/org/app` -> (`ghcr.io`, `org/app`); a name without a registry host means Docker Hub."""
-    first, _, rest = image.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return first, rest
-    path = image if "/" in image else f"library/{image}"
-    return "registry-1.docker.io", path
+    ref = parse(image)
+    return (ref.registry or "registry-1.docker.io"), ref.registry_path
 
 
 def _basic(username: str, password: str) -> str:
