@@ -59,14 +59,34 @@ FIELD_CASES = [
         id="image-local-registry",
     ),
     pytest.param((), ("image.pullPolicy=Always",), (), "Deployment", f"{CONTAINER}.imagePullPolicy", "Always", id="pull-policy"),
-    pytest.param((), (), (), "Deployment", f"{CONTAINER}.env", [{"name": "APP_VERSION", "value": "0.1.0"}], id="app-version-default"),
+    pytest.param(
+        (),
+        (),
+        (),
+        "Deployment",
+        f"{CONTAINER}.env",
+        [{"name": "APP_VERSION", "value": "0.1.0"}, {"name": "GUNICORN_GRACEFUL_TIMEOUT", "value": "20"}],
+        id="app-version-default",
+    ),
+    # Graceful shutdown: serve through endpoint removal (preStop sleep), drain, all inside the grace period.
+    pytest.param((), (), (), "Deployment", f"{CONTAINER}.lifecycle", {"preStop": {"sleep": {"seconds": 5}}}, id="prestop-sleep"),
+    pytest.param((), (), (), "Deployment", f"{POD}.terminationGracePeriodSeconds", 30, id="grace-period"),
+    pytest.param(
+        (),
+        ("shutdown.drainSeconds=40", "shutdown.terminationGracePeriodSeconds=50"),
+        (),
+        "Deployment",
+        f"{CONTAINER}.env.1",
+        {"name": "GUNICORN_GRACEFUL_TIMEOUT", "value": "40"},
+        id="drain-seconds",
+    ),
     pytest.param(
         (),
         ("image.tag=2.0.0-rc.1",),
         (),
         "Deployment",
         f"{CONTAINER}.env",
-        [{"name": "APP_VERSION", "value": "2.0.0-rc.1"}],
+        [{"name": "APP_VERSION", "value": "2.0.0-rc.1"}, {"name": "GUNICORN_GRACEFUL_TIMEOUT", "value": "20"}],
         id="app-version-follows-tag",
     ),
     pytest.param((), (), (), "Deployment", f"{POD}.imagePullSecrets", [{"name": "regcred"}], id="pull-secret-default"),
@@ -182,6 +202,7 @@ ABSENT_CASES = [
     pytest.param((), (), (), "Deployment", f"{POD}.nodeSelector", id="no-node-selector"),
     pytest.param((), (), (), "Deployment", f"{POD}.affinity", id="no-affinity"),
     pytest.param((), (), (), "Deployment", f"{POD}.tolerations", id="no-tolerations"),
+    pytest.param((), ("shutdown.preStopSleepSeconds=0",), (), "Deployment", f"{CONTAINER}.lifecycle", id="prestop-off"),
     pytest.param(("values-production.yaml",), (), (), "PodDisruptionBudget", "spec.minAvailable", id="pdb-one-of-min-max"),
 ]
 
@@ -289,3 +310,15 @@ def test_config_checksum_tracks_the_configmap(helm: Helm) -> None:
     assert info != debug
     # The template's own rendering ends with the newline after `{{- end }}`; helm's output separators drop it.
     assert info == hashlib.sha256((info_source.rstrip("\n") + "\n").encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (("shutdown.terminationGracePeriodSeconds=25",), "shutdown.terminationGracePeriodSeconds (25) must exceed"),
+        (("shutdown.drainSeconds=30",), "must exceed preStopSleepSeconds + drainSeconds (35)"),
+    ],
+)
+def test_grace_period_shorter_than_prestop_plus_drain_is_refused(helm: Helm, sets: tuple[str, ...], message: str) -> None:
+    result = helm.template([], sets)
+    assert result.returncode != 0 and message in result.stderr, result.stderr

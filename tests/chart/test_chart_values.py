@@ -40,6 +40,8 @@ BAD_VALUES = [
     pytest.param("config:\n  LOG_LEVEL: VERBOSE\n", "value must be one of", id="log-level-enum"),
     pytest.param('resources:\n  limits:\n    cpu: "lots"\n', "'oneOf' failed, none matched", id="quantity-invalid"),
     pytest.param("livenessProbe:\n  path: healthz\n", "does not match pattern", id="probe-path-relative"),
+    pytest.param("shutdown:\n  preStopSleepSeconds: 61\n", "maximum: got 61, want 60", id="prestop-too-long"),
+    pytest.param("shutdown:\n  drainSecs: 5\n", "additional properties 'drainSecs' not allowed", id="shutdown-typo"),
 ]
 
 
