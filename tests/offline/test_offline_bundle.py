@@ -258,10 +258,15 @@ def test_coredns_binds_port_53_as_nonroot_with_only_net_bind_service(bundle: Pat
     docker("run", "-d", "--name", name, "--network", "none", "--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE",
            "--security-opt", "no-new-privileges", "--read-only", ref)
     try:
-        time.sleep(3)
-        state = docker("inspect", "--format", "{{.State.Running}}", name).stdout.strip()
-        logs = docker("logs", name)
-        output = logs.stdout + logs.stderr
+        # CoreDNS logs its server block once it listens, or exits when the bind is refused.
+        deadline = time.monotonic() + 60
+        while True:
+            state = docker("inspect", "--format", "{{.State.Running}}", name).stdout.strip()
+            logs = docker("logs", name)
+            output = logs.stdout + logs.stderr
+            if ".:53" in output or state != "true" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert state == "true", output
         assert ".:53" in output and "permission denied" not in output, output
     finally:
