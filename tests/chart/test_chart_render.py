@@ -253,7 +253,7 @@ def test_empty_tag_falls_back_to_app_version(helm: Helm, chart_metadata: dict[st
     app_version = str(chart_metadata["appVersion"])
 
     assert dig(deployment, f"{CONTAINER}.image") == f"ghcr.io/example/demo-flask-app:{app_version}"
-    assert dig(deployment, f"{CONTAINER}.env") == [{"name": "APP_VERSION", "value": app_version}]
+    assert dig(deployment, f"{CONTAINER}.env.0") == {"name": "APP_VERSION", "value": app_version}
 
 
 @pytest.mark.parametrize("values_file", VALUES_FILES)
