@@ -9,7 +9,7 @@ from __future__ import annotations
 class ModuleDocFragment:
     DOCUMENTATION = r"""
 requirements:
-  - git on the controller
+  - git 2.32 or later on the controller
   - ruamel.yaml
 options:
   repo:
@@ -27,15 +27,30 @@ options:
     type: str
     default: ""
   branch:
-    description: The branch to work on.
+    description: The branch to work on; must be a valid git branch name (checked before cloning).
     type: str
     default: main
   values_file:
-    description: Path of the values file inside the repository.
+    description:
+      - Path of the values file inside the repository, relative to its root.
+      - Absolute paths, C(.), C(..) and C(.git) components are refused before cloning; a path that is, or
+        lies under, a symlink in the repository is refused after cloning.
     type: str
     required: true
   key:
     description: Dotted path of the scalar (the image tag) in the values file.
     type: str
     default: image.tag
+  git_timeout:
+    description:
+      - Seconds any one git command may run before it is stopped and the module fails, so that a server
+        that accepts the connection and then hangs cannot block the run.
+      - Independently, git abandons a transfer slower than 1000 bytes per second for 30 seconds.
+    type: int
+    default: 120
+notes:
+  - Git runs without the user's and the system's git configuration (no global hooks, credential helpers,
+    URL rewrites or filters) and without any hooks; HTTP credentials come only from O(git_username) and
+    O(git_password). Of the C(GIT_*) environment variables only C(GIT_SSH), C(GIT_SSH_COMMAND),
+    C(GIT_SSH_VARIANT), C(GIT_SSL_CAINFO) and C(GIT_SSL_CAPATH) are passed on to git.
 """

@@ -16,9 +16,10 @@ description:
     which is what a rollback sets again.
   - Reads only; never changes the repository.
 version_added: "0.1.0"
-author: gitops platform maintainers
+author: gitops platform maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - gitops.platform.gitops_repo
+  - ansible.builtin.action_common_attributes
 options:
   max_commits:
     description: How many commits that touched the file to read, newest first.
@@ -27,8 +28,11 @@ options:
 attributes:
   check_mode:
     support: full
+    details: The module only reads, so check mode runs it as usual.
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""
@@ -50,7 +54,7 @@ current:
   type: str
   sample: 064193f-33
 previous:
-  description: The most recent value different from O(current); null when there is none.
+  description: The most recent value different from RV(current); null when there is none.
   returned: success
   type: str
   sample: 064193f-32
@@ -71,6 +75,7 @@ from ansible_collections.gitops.platform.plugins.module_utils.git_remote import 
     GitClone,
     GitError,
     ansible_git_runner,
+    git_request_error,
     gitops_repo_argument_spec,
 )
 from ansible_collections.gitops.platform.plugins.module_utils.values_file import (
@@ -109,6 +114,9 @@ def main() -> None:
     if not HAS_RUAMEL:
         module.fail_json(msg=missing_required_lib("ruamel.yaml"))
     params = module.params
+    problem = git_request_error(params)
+    if problem:
+        module.fail_json(msg=f"Could not read the tag history: {problem}")
 
     workdir = tempfile.mkdtemp(prefix="gitops-history-")
     try:

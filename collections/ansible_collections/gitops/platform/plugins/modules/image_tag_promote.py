@@ -18,7 +18,13 @@ description:
     stay as they were.
   - When the push is rejected because the branch moved on (another promotion landed first), the
     module fetches the new head, applies the change again and retries, a bounded number of times.
-    Concurrent promotions therefore all land, one after the other.
+    Concurrent promotions therefore all land, one after the other. Any other refusal by the server,
+    such as a pre-receive hook or a protected branch that declines the push, fails at once with what
+    the server said.
+  - The branch name and the values file path are checked before anything is cloned; the values file
+    must be a plain relative path, and after cloning it must not be, or lie under, a symlink.
+  - Trailer values are flattened to one line each (control characters become spaces), so a value
+    cannot add a trailer of its own.
   - Supports check mode and diff mode; in check mode nothing is committed or pushed.
 version_added: "0.1.0"
 author: gitops platform maintainers
@@ -53,7 +59,7 @@ options:
     choices: [promote, rollback]
     default: promote
   reason:
-    description: Free-text line added to the commit body.
+    description: Free-text line added to the commit body; line breaks become spaces.
     type: str
     default: ""
   author_name:
@@ -133,7 +139,11 @@ tag:
   type: str
   sample: 064193f-32
 commit:
-  description: The pushed commit; empty when nothing changed or in check mode.
+  description:
+    - The pushed commit.
+    - When this promotion lost a race to another one that set the same tag first, the branch head that
+      carries the tag (with C(changed) false).
+    - Empty when the tag was already set before this promotion started, and in check mode.
   returned: success
   type: str
   sample: 5d1f0c3b9e0e4c7f8a1e2b3c4d5e6f708192a3b4
@@ -149,14 +159,18 @@ import random
 import shutil
 import tempfile
 import time
+import unicodedata
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.gitops.platform.plugins.module_utils.git_remote import (
     GitClone,
     GitError,
     PushRejected,
+    UnsafePath,
     ansible_git_runner,
+    git_request_error,
     gitops_repo_argument_spec,
+    path_in_clone,
     redact,
 )
 from ansible_collections.gitops.platform.plugins.module_utils.image_tag import DEFAULT_TAG_POLICY, tag_error
@@ -168,27 +182,36 @@ from ansible_collections.gitops.platform.plugins.module_utils.values_file import
 )
 
 
+def one_line(value: object) -> str:
+    """`value` as a single line: control characters and line separators become spaces, runs of
+    whitespace one space. A value put in a commit message this way cannot start a line of its own."""
+    text = "".join(" " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in str(value))
+    return " ".join(text.split())
+
+
 def commit_message(params: dict, previous: object) -> str:
     """Subject line plus trailers, so `git log` is the promotion audit trail."""
-    where = f" in {params['environment']}" if params["environment"] else ""
-    app = os.path.basename(os.path.dirname(params["values_file"])) or "image"
-    verb = "Roll back" if params["action"] == "rollback" else "Promote"
-    subject = f"{verb} {app} to {params['tag']}{where}"
+    values = {key: one_line(params[key]) for key in
+              ("action", "tag", "values_file", "environment", "source_commit", "ci_run_url", "reason")}
+    where = f" in {values['environment']}" if values["environment"] else ""
+    app = one_line(os.path.basename(os.path.dirname(params["values_file"]))) or "image"
+    verb = "Roll back" if values["action"] == "rollback" else "Promote"
+    subject = f"{verb} {app} to {values['tag']}{where}"
     body = []
-    if params["reason"]:
-        body.append(params["reason"])
+    if values["reason"]:
+        body.append(values["reason"])
     trailers = [
-        f"Action: {params['action']}",
-        f"Promoted-From: {previous if previous is not None else '(none)'}",
-        f"Promoted-To: {params['tag']}",
-        f"Values-File: {params['values_file']}",
+        f"Action: {values['action']}",
+        f"Promoted-From: {one_line(previous) if previous is not None else '(none)'}",
+        f"Promoted-To: {values['tag']}",
+        f"Values-File: {values['values_file']}",
     ]
-    if params["environment"]:
-        trailers.append(f"Environment: {params['environment']}")
-    if params["source_commit"]:
-        trailers.append(f"Source-Commit: {params['source_commit']}")
-    if params["ci_run_url"]:
-        trailers.append(f"CI-Run: {params['ci_run_url']}")
+    if values["environment"]:
+        trailers.append(f"Environment: {values['environment']}")
+    if values["source_commit"]:
+        trailers.append(f"Source-Commit: {values['source_commit']}")
+    if values["ci_run_url"]:
+        trailers.append(f"CI-Run: {values['ci_run_url']}")
     parts = [subject] + (["\n".join(body)] if body else []) + ["\n".join(trailers)]
     return "\n\n".join(parts) + "\n"
 
@@ -205,16 +228,21 @@ def promote(module: AnsibleModule, workdir: str) -> dict:
     git = GitClone(ansible_git_runner(module, os.path.dirname(workdir)), params["repo"], params["branch"], workdir,
                    params["author_name"], params["author_email"])
     git.clone()
-    target = os.path.join(workdir, params["values_file"])
     result: dict = {"changed": False, "tag": params["tag"], "commit": "", "attempts": 0}
 
     for attempt in range(1, params["max_attempts"] + 1):
         result["attempts"] = attempt
+        # Checked on every attempt: the new head of a retry may have turned the file into a symlink.
+        target = path_in_clone(workdir, params["values_file"])
         before = _read(target, params["values_file"], params["repo"])
         after, previous = set_scalar(before, params["key"], params["tag"])
         result["previous_tag"] = previous
         if previous == params["tag"]:
             result["changed"] = False
+            result.pop("diff", None)
+            # On a retry the clone is at the remote head, which another promotion of the same tag
+            # just moved: that commit is the one that landed, our own was dropped.
+            result["commit"] = git.head() if attempt > 1 else ""
             return result
         result["changed"] = True
         result["diff"] = {
@@ -269,7 +297,7 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib("ruamel.yaml"))
     params = module.params
 
-    problem = tag_error(params["tag"], params["tag_policy"])
+    problem = tag_error(params["tag"], params["tag_policy"]) or git_request_error(params)
     if problem:
         module.fail_json(msg=f"Refusing to promote: {problem}. Nothing was changed.", changed=False)
     if params["max_attempts"] < 1:
@@ -291,6 +319,8 @@ def main() -> None:
     workdir = tempfile.mkdtemp(prefix="gitops-promote-")
     try:
         result = promote(module, os.path.join(workdir, "repo"))
+    except UnsafePath as exc:
+        module.fail_json(msg=f"Refusing to promote: {exc}. Nothing was changed.", changed=False)
     except (GitError, ValuesFileError) as exc:
         module.fail_json(msg=f"Promotion failed: {exc}", changed=False)
     finally:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from ansible_collections.gitops.platform.plugins.modules.image_tag_promote import commit_message
@@ -37,3 +39,46 @@ def test_absent_trailers_are_left_out():
     assert "Environment:" not in message
     assert "Source-Commit:" not in message
     assert "CI-Run:" not in message
+
+
+INJECTIONS = [
+    ({"environment": "staging\nApproved-By: mallory"}, "1.0.0"),
+    ({"source_commit": "064193f\nApproved-By: mallory"}, "1.0.0"),
+    ({"ci_run_url": "https://ci.example.com/runs/32\r\nApproved-By: mallory"}, "1.0.0"),
+    ({"reason": "hotfix\n\nApproved-By: mallory"}, "1.0.0"),
+    ({"reason": "hotfix\nApproved-By: mallory"}, "1.0.0"),
+    ({"tag": "1.0.0\nApproved-By: mallory"}, "0.9.0"),
+    ({"values_file": "helm/app/values.yaml\nApproved-By: mallory"}, "1.0.0"),
+    ({}, "0.9.0\nApproved-By: mallory"),
+    ({"environment": "staging\u2028Approved-By: mallory"}, "1.0.0"),
+    ({"environment": "staging\x0bApproved-By: mallory\x1b[2K"}, "1.0.0"),
+]
+
+
+def trailers(message: str, tmp_path) -> list[str]:
+    """The trailers git itself reads from `message`, as committed to a real repository."""
+    repo = tmp_path / "repo"
+
+    def git(*args: str, stdin: str | None = None) -> str:
+        return subprocess.run(["git", *args], cwd=repo, input=stdin, capture_output=True, text=True,
+                              check=True).stdout
+
+    repo.mkdir()
+    git("init", "--quiet")
+    git("-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "--quiet", "--allow-empty",
+        "--cleanup=verbatim", "-F", "-", stdin=message)
+    body = git("log", "-1", "--format=%B")
+    return git("interpret-trailers", "--parse", stdin=body).splitlines()
+
+
+@pytest.mark.parametrize(("changes", "previous"), INJECTIONS)
+def test_values_cannot_inject_a_trailer(changes, previous, tmp_path):
+    message = commit_message({**BASE, **changes}, previous)
+    lines = message.splitlines()
+    assert not any(line.startswith("Approved-By:") for line in lines), message
+    assert not any(ord(char) < 32 and char != "\n" for char in message)
+    assert "\u2028" not in message
+    parsed = trailers(message, tmp_path)
+    assert [line.split(":", 1)[0] for line in parsed if line.startswith("Approved-By")] == []
+    assert any(line.startswith("Promoted-To: ") for line in parsed)
+    assert lines[1] == ""
