@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CACHE_DIR)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: help venv prerequisites bundle up status teardown lint syntax pytest molecule test bench clean
+.PHONY: help venv prerequisites bundle up status teardown lint syntax pytest molecule test bench collection clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,11 +42,12 @@ status: venv ## Show nodes, Argo CD app state, pods and the served version
 teardown: venv ## Remove the Application, Argo CD, the pull secret and the cluster, in that order
 	ansible-playbook playbooks/teardown.yml
 
-lint: venv ## yamllint, ansible-lint (profile production) and a syntax check of every playbook
+lint: venv ## yamllint, ansible-lint (profile production), a syntax check of every playbook, ansible-test on the collection
 	yamllint --strict .
 	ansible-lint --nocolor
 	for playbook in site.yml playbooks/*.yml; do ansible-playbook --syntax-check "$$playbook" >/dev/null; done
-	@echo "lint: yamllint, ansible-lint and syntax-check clean"
+	python scripts/collection-sanity.py
+	@echo "lint: yamllint, ansible-lint, syntax-check and ansible-test sanity and units clean"
 
 bundle: prerequisites ## Offline: Kubernetes, the kind node image, Argo CD's and the app's images, built from source (cached)
 	@if [ "$(GITOPS_OFFLINE)" = true ]; then \
@@ -75,6 +76,9 @@ test: lint pytest molecule ## Everything CI runs
 bench: bundle ## Benchmark tables: promotion (1 and 20 concurrent); offline, the GitOps loop (site.yml, promote, rollback)
 	python benchmarks/promotion.py
 	@if [ "$(GITOPS_OFFLINE)" = true ]; then python benchmarks/gitops_loop.py --teardown; fi
+
+collection: venv ## Build the gitops.platform collection (plugins, roles, playbooks) into build/collection/
+	python scripts/build-collection.py
 
 clean: ## Remove the virtualenv and build logs (the tool/image cache in ~/.cache stays)
 	rm -rf $(VENV) build

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Print the value of a Go string constant from kind's source, e.g. its default CNI manifest.
 
 kind keeps the manifests it writes into node images (/kind/manifests/default-cni.yaml,

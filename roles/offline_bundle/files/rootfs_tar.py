@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write a small container root filesystem as a reproducible tar archive for `docker import`.
 
 Usage: rootfs_tar.py SPEC.json OUTPUT.tar

@@ -43,7 +43,7 @@ class ImageRef(NamedTuple):
 def parse(reference: str) -> ImageRef:
     if not isinstance(reference, str) or not reference.strip():
         raise ImageRefError("the image reference is empty")
-    rest, _, digest = reference.strip().partition("@")
+    rest, _at, digest = reference.strip().partition("@")
     if digest and not _DIGEST.match(digest):
         raise ImageRefError(f"{reference!r} has an invalid digest {digest!r}")
     first, slash, remainder = rest.partition("/")
@@ -54,7 +54,7 @@ def parse(reference: str) -> ImageRef:
         registry = ""
     path, tag = rest, ""
     if ":" in rest.rsplit("/", 1)[-1]:
-        path, _, tag = rest.rpartition(":")
+        path, _colon, tag = rest.rpartition(":")
         if not _TAG.match(tag):
             raise ImageRefError(f"{reference!r} has an invalid tag {tag!r}")
     if not _PATH.match(path):

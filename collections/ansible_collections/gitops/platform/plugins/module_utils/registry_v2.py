@@ -10,8 +10,9 @@ import json
 import re
 import urllib.error
 import urllib.parse
-import urllib.request
 
+from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+from ansible.module_utils.urls import open_url
 from ansible_collections.gitops.platform.plugins.module_utils.image_ref import parse
 
 _MANIFEST_TYPES = ", ".join([
@@ -37,17 +38,18 @@ def _basic(username: str, password: str) -> str:
 
 
 def _challenge(header: str) -> tuple[str, dict[str, str]]:
-    scheme, _, params = header.partition(" ")
+    scheme, _space, params = header.partition(" ")
     return scheme.lower(), dict(re.findall(r'(\w+)="([^"]*)"', params))
 
 
-def _open(request: urllib.request.Request, timeout: float):
+def _open(url: str, headers: dict[str, str], method: str, timeout: float):
+    """The registry's response, error statuses included; RegistryError when there is no answer at all."""
     try:
-        return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - URL built from config
+        return open_url(url, headers=headers, method=method, timeout=timeout, http_agent="gitops-platform")
     except urllib.error.HTTPError as exc:
         return exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise RegistryError(f"cannot reach the registry at {request.full_url}: {exc}") from exc
+    except (urllib.error.URLError, UrlsConnectionError, OSError) as exc:
+        raise RegistryError(f"cannot reach the registry at {url}: {exc}") from exc
 
 
 def tag_exists(image: str, tag: str, username: str = "", password: str = "",
@@ -63,17 +65,18 @@ def tag_exists(image: str, tag: str, username: str = "", password: str = "",
     headers = {"Accept": _MANIFEST_TYPES}
     if username:
         headers["Authorization"] = _basic(username, password)
-    response = _open(urllib.request.Request(url, headers=headers, method="HEAD"), timeout)
+    response = _open(url, headers, "HEAD", timeout)
 
     if response.status == 401:
         kind, params = _challenge(response.headers.get("WWW-Authenticate", ""))
         if kind == "bearer" and "realm" in params:
             query = {"service": params.get("service", ""), "scope": params.get("scope", f"repository:{path}:pull")}
-            token_request = urllib.request.Request(
+            token_response = _open(
                 params["realm"] + "?" + urllib.parse.urlencode(query),
-                headers={"Authorization": _basic(username, password)} if username else {},
+                {"Authorization": _basic(username, password)} if username else {},
+                "GET",
+                timeout,
             )
-            token_response = _open(token_request, timeout)
             if token_response.status != 200:
                 raise RegistryError(
                     f"the registry {host} refused a token for {path} (HTTP {token_response.status}): "
@@ -82,7 +85,7 @@ def tag_exists(image: str, tag: str, username: str = "", password: str = "",
             body = json.loads(token_response.read() or b"{}")
             token = body.get("token") or body.get("access_token") or ""
             headers["Authorization"] = f"Bearer {token}"
-            response = _open(urllib.request.Request(url, headers=headers, method="HEAD"), timeout)
+            response = _open(url, headers, "HEAD", timeout)
 
     if response.status == 200:
         return True

@@ -18,7 +18,7 @@ description:
     C(htpasswd) tool's and passlib's defaults make each request slow.
   - Passwords are never logged or shown in diffs; the diff names the accounts whose line changed.
 version_added: "0.2.0"
-author: gitops platform maintainers
+author: gitops platform maintainers (!UNKNOWN)
 requirements:
   - bcrypt
 options:
@@ -40,18 +40,21 @@ options:
         description: Its password, at most 72 bytes (bcrypt ignores what follows).
         type: str
         required: true
-        no_log: true
   cost:
     description: bcrypt cost (log2 of the rounds) of new hashes.
     type: int
     default: 10
 extends_documentation_fragment:
   - ansible.builtin.files
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: full
+    details: The diff names the accounts whose line changes, never a password or hash.
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -16,14 +16,16 @@ description:
   - Runs tasks exactly like C(ansible.builtin.linear).
   - When the C(mitogen) package is importable, module execution goes through Mitogen's persistent interpreters.
   - Otherwise it is C(ansible.builtin.linear) itself.
-author: gitops-platform
+author: gitops platform maintainers (!UNKNOWN)
 """
 
 try:
     import ansible_mitogen.loaders
     import ansible_mitogen.strategy
 except ImportError:  # Mitogen is optional: fall back to the built-in strategy.
-    from ansible.plugins.strategy.linear import StrategyModule  # noqa: F401
+    from ansible.plugins.strategy import linear
+
+    StrategyModule = linear.StrategyModule
 else:
 
     class StrategyModule(

@@ -13,11 +13,14 @@ PARSED = [
     ("redis:7.2", ("", "redis", "7.2", "", "redis", "docker.io", "library/redis")),
     ("bitnami/redis:7", ("", "bitnami/redis", "7", "", "bitnami/redis", "docker.io", "bitnami/redis")),
     ("quay.io/argoproj/argocd:v3.1.9", ("quay.io", "argoproj/argocd", "v3.1.9", "", "quay.io/argoproj/argocd", "quay.io", "argoproj/argocd")),
-    ("localhost:5001/demo-flask-app:0.1.0", ("localhost:5001", "demo-flask-app", "0.1.0", "", "localhost:5001/demo-flask-app", "localhost:5001", "demo-flask-app")),
+    ("localhost:5001/demo-flask-app:0.1.0",
+     ("localhost:5001", "demo-flask-app", "0.1.0", "", "localhost:5001/demo-flask-app", "localhost:5001", "demo-flask-app")),
     ("localhost/app", ("localhost", "app", "", "", "localhost/app", "localhost", "app")),
     (f"ghcr.io/dexidp/dex:v2.43.0@{DIGEST}", ("ghcr.io", "dexidp/dex", "v2.43.0", DIGEST, "ghcr.io/dexidp/dex", "ghcr.io", "dexidp/dex")),
     (f"kindest/node@{DIGEST}", ("", "kindest/node", "", DIGEST, "kindest/node", "docker.io", "kindest/node")),
-    ("public.ecr.aws/docker/library/redis:7.2.11-alpine", ("public.ecr.aws", "docker/library/redis", "7.2.11-alpine", "", "public.ecr.aws/docker/library/redis", "public.ecr.aws", "docker/library/redis")),
+    ("public.ecr.aws/docker/library/redis:7.2.11-alpine",
+     ("public.ecr.aws", "docker/library/redis", "7.2.11-alpine", "", "public.ecr.aws/docker/library/redis", "public.ecr.aws",
+      "docker/library/redis")),
     ("registry:5000/a/b/c:1", ("registry:5000", "a/b/c", "1", "", "registry:5000/a/b/c", "registry:5000", "a/b/c")),
 ]
 

@@ -40,7 +40,7 @@ EDITS = [
 @pytest.mark.parametrize(("written", "tag", "expected"), EDITS)
 def test_only_the_value_changes(written, tag, expected):
     before = VALUES.format(tag=written)
-    after, _ = set_scalar(before, "image.tag", tag)
+    after = set_scalar(before, "image.tag", tag)[0]
     assert after == VALUES.format(tag=expected)
     assert get_scalar(after, "image.tag") == tag
 
@@ -61,7 +61,7 @@ def test_layouts(text, tag, expected):
 
 
 def test_previous_value_is_returned():
-    _, previous = set_scalar(VALUES.format(tag='"0.1.0"'), "image.tag", "1.0.0")
+    previous = set_scalar(VALUES.format(tag='"0.1.0"'), "image.tag", "1.0.0")[1]
     assert previous == "0.1.0"
 
 
