@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
 
-def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
+def docker(*args: str, check: bool = True, timeout: float = 120, input_bytes: bytes | None = None,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the docker CLI; `env` adds to this process's environment (e.g. DOCKER_CONFIG)."""
+    result = subprocess.run(["docker", *args], capture_output=True, input=input_bytes, check=False, timeout=timeout,
+                            env={**os.environ, **env} if env else None)
+    done = subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode(errors="replace"),
+                                       result.stderr.decode(errors="replace"))
+    if check and done.returncode != 0:
+        raise subprocess.CalledProcessError(done.returncode, done.args, done.stdout, done.stderr)
+    return done
 
 
 def docker_unreachable() -> str | None:

@@ -1,246 +1,223 @@
-"""Real tests for roles/local_registry and roles/registry_login.
+"""Real tests for roles/image_registry (the platform's registry) and roles/registry_login.
 
-A registry from Debian's docker-registry package runs on its own loopback port, directories, pid
-file and log, next to anything else on the machine; the real Docker daemon performs the logins.
-molecule/registry_login covers the login end to end (push, pull, wrong password, logout); these
-tests cover what that scenario cannot: the registry role's own idempotence and check mode, a
-password change (hash rewritten, registry restarted, old password refused), removal, and the login
-noticing a password that was rotated on the registry.
-
-Needs root (apt, start-stop-daemon) and a Docker daemon that answers; skipped otherwise.
+A registry of the test's own (containers, Docker network, loopback port, password file) runs beside
+anything else on the machine; the real Docker daemon pushes, pulls and logs in. molecule/registry_login
+covers the login end to end; these tests cover what that scenario cannot: who may do what (push account,
+read-only pull account, anonymous mirror port), the files' owners, idempotence and check mode, a password
+change, removal, and the login noticing a password that was rotated on the registry.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import json
-import os
-import re
-import shutil
+import stat
 import subprocess
-import sys
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
+import tarfile
 from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[1]
-ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
+from tests.docker_engine import docker, docker_unreachable
+from tests.registry_role import RegistryUnderTest, run_role
+
 PORT = 5056
-HOST = f"127.0.0.1:{PORT}"
-ROOT = Path("/var/tmp/pytest-registry-login")
-SERVICE = "pytest-registry-login"
-PIDFILE = Path(f"/run/{SERVICE}.pid")
-LOGFILE = Path(f"/var/log/{SERVICE}.log")
-ACCOUNT = "pytest"
-
-PLAYBOOK = """\
----
-- name: Apply one role with the variables of the test
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Apply the role under test
-      ansible.builtin.include_role:
-        name: "{{ test_role }}"
-"""
-
-
-def _docker_answers() -> bool:
-    try:
-        return subprocess.run(["docker", "version"], capture_output=True, check=False).returncode == 0
-    except FileNotFoundError:
-        return False
-
-
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="installs packages and starts a daemon: run as root"),
-    pytest.mark.skipif(not _docker_answers(), reason="Docker does not answer: run playbooks/prerequisites.yml"),
-]
-
-
-@dataclass
-class Run:
-    rc: int
-    output: str
-
-    @property
-    def changed(self) -> int:
-        match = re.search(r"localhost\s+: ok=\d+\s+changed=(\d+)", self.output)
-        assert match, self.output[-3000:]
-        return int(match.group(1))
-
-
-class Ansible:
-    """Runs one role through ansible-playbook; variables go through a file, never the command line."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.playbook = workdir / "play.yml"
-        self.playbook.write_text(PLAYBOOK)
-        self.docker_config = workdir / "docker-config"
-
-    def run(self, role: str, variables: dict, *flags: str) -> Run:
-        varfile = self.workdir / "vars.json"
-        varfile.write_text(json.dumps({"test_role": role, **variables}))
-        env = {
-            **os.environ,
-            "ANSIBLE_ROLES_PATH": str(PROJECT / "roles"),
-            "ANSIBLE_COLLECTIONS_PATH": str(PROJECT / "collections"),
-            "ANSIBLE_FORCE_COLOR": "0",
-            "DOCKER_CONFIG": str(self.docker_config),
-        }
-        proc = subprocess.run(
-            [str(ANSIBLE_PLAYBOOK), str(self.playbook), "-e", f"@{varfile}", *flags],
-            cwd=PROJECT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        varfile.unlink()
-        return Run(proc.returncode, proc.stdout + proc.stderr)
-
-    def registry(self, password: str, *flags: str, state: str = "present") -> Run:
-        return self.run(
-            "local_registry",
-            {
-                "local_registry_state": state,
-                "local_registry_port": PORT,
-                "local_registry_config_dir": str(ROOT / "config"),
-                "local_registry_data_dir": str(ROOT / "data"),
-                "local_registry_service_name": SERVICE,
-                "local_registry_users": [{"name": ACCOUNT, "password": password}],
-            },
-            *flags,
-        )
-
-    def login(self, password: str, *flags: str, **variables: object) -> Run:
-        return self.run(
-            "registry_login",
-            {
-                "registry_login_registry": HOST,
-                "registry_login_username": ACCOUNT,
-                "registry_login_password": password,
-                "registry_login_pull_secret_enabled": False,
-                **variables,
-            },
-            *flags,
-        )
-
-
-def v2_status(password: str | None) -> int:
-    request = urllib.request.Request(f"http://{HOST}/v2/")
-    if password is not None:
-        token = base64.b64encode(f"{ACCOUNT}:{password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
-def registry_pid() -> int:
-    return int(PIDFILE.read_text().strip())
+NAME = "pytest-registry-login"
+PUSH = ("pytest", "first-Pa55")
+PULL = ("pytest-reader", "reader-Pa55")
+UPSTREAM = "mirrored/upstream"
 
 
 @pytest.fixture(scope="module")
-def ansible(tmp_path_factory: pytest.TempPathFactory):
-    runner = Ansible(tmp_path_factory.mktemp("registry-login"))
-    yield runner
-    runner.registry("unused", state="absent")
-    shutil.rmtree(ROOT, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def registry(ansible: Ansible) -> dict:
-    """The test registry, started once for the module; tests record password changes in it."""
-    first = ansible.registry("first-Pa55")
+def registry(tmp_path_factory: pytest.TempPathFactory):
+    """The test registry, started once for the module; tests record password changes in `push`."""
+    unreachable = docker_unreachable()
+    if unreachable:
+        pytest.fail(unreachable)
+    reg = RegistryUnderTest(tmp_path_factory.mktemp("registry-login"), NAME, PORT, PUSH, PULL, [UPSTREAM])
+    first = reg.apply()
     assert first.rc == 0, first.output[-3000:]
     assert first.changed > 0
-    return {"password": "first-Pa55"}
+    yield reg
+    reg.apply(state="absent")
 
 
-def test_registry_answers_401_without_and_200_with_credentials(registry: dict) -> None:
-    assert v2_status(None) == 401
-    assert v2_status(registry["password"]) == 200
-    assert v2_status("not-the-password") == 401
+def docker_env(tmp_path: Path) -> dict:
+    return {"DOCKER_CONFIG": str(tmp_path / "docker-config")}
 
 
-def test_registry_config_has_the_required_settings(registry: dict) -> None:
-    config = (ROOT / "config" / "config.yml").read_text()
-    assert f'addr: "{HOST}"' in config
-    assert "delete:\n    enabled: true" in config
-    assert f"path: {ROOT / 'config' / 'htpasswd'}" in config
-    line = (ROOT / "config" / "htpasswd").read_text().strip()
-    assert re.fullmatch(rf"{ACCOUNT}:\$2y\$10\$[./A-Za-z0-9]{{53}}", line), "one bcrypt line expected"
+def tiny_image(ref: str, env: dict) -> None:
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        data = ref.encode()
+        info = tarfile.TarInfo("ref.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    docker("import", "-", ref, input_bytes=layer.getvalue(), env=env)
+
+
+def login(registry: RegistryUnderTest, account: tuple[str, str], env: dict) -> None:
+    docker("login", registry.host, "-u", account[0], "--password-stdin", input_bytes=account[1].encode(), env=env)
+
+
+def front_address(registry: RegistryUnderTest) -> str:
+    return docker("inspect", "--format", f'{{{{(index .NetworkSettings.Networks "{registry.name}").IPAddress}}}}',
+                  registry.name).stdout.strip()
+
+
+def started_at(container: str) -> str:
+    return docker("inspect", "--format", "{{.State.StartedAt}}", container).stdout.strip()
+
+
+def test_every_account_logs_in_and_anonymous_requests_get_401(registry: RegistryUnderTest) -> None:
+    assert registry.status() == 401
+    assert registry.status(account=registry.push) == 200
+    assert registry.status(account=registry.pull) == 200
+    assert registry.status(account=(registry.push[0], "not-the-password")) == 401
+    assert registry.status(account=(registry.pull[0], registry.push[1])) == 401
+
+
+def test_the_pull_account_reads_and_cannot_write(registry: RegistryUnderTest, tmp_path: Path) -> None:
+    env = docker_env(tmp_path)
+    ref = f"{registry.host}/app/demo:pushed"
+    tiny_image(ref, env)
+    login(registry, registry.push, env)
+    docker("push", ref, env=env)
+
+    login(registry, registry.pull, env)
+    refused_ref = f"{registry.host}/app/demo:by-reader"
+    docker("tag", ref, refused_ref, env=env)
+    refused = docker("push", refused_ref, env=env, check=False)
+    assert refused.returncode != 0
+    assert f"account {registry.pull[0]} is read-only" in refused.stdout + refused.stderr
+    assert registry.status("/v2/app/demo/manifests/by-reader", account=registry.push) == 404
+    assert registry.status("/v2/app/demo/manifests/pushed", account=registry.push, method="DELETE") != 403
+
+    docker("image", "rm", ref, refused_ref, env=env, check=False)
+    tiny_image(ref, env)  # pushed again for the pull below
+    login(registry, registry.push, env)
+    docker("push", ref, env=env)
+    docker("image", "rm", ref, env=env)
+    login(registry, registry.pull, env)
+    docker("pull", ref, env=env)
+
+
+def test_the_anonymous_port_serves_only_the_listed_repositories(registry: RegistryUnderTest, tmp_path: Path) -> None:
+    env = docker_env(tmp_path)
+    login(registry, registry.push, env)
+    for ref in (f"{registry.host}/{UPSTREAM}:1", f"{registry.host}/app/private:1"):
+        tiny_image(ref, env)
+        docker("push", ref, env=env)
+    address = front_address(registry)
+    accept = "application/vnd.docker.distribution.manifest.v2+json"
+
+    def anonymous(path: str, method: str = "GET") -> str:
+        return subprocess.run(
+            ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method, "-H", f"Accept: {accept}",
+             f"http://{address}:5002{path}"], capture_output=True, text=True, check=False, timeout=30).stdout
+
+    assert anonymous("/v2/") == "200"
+    assert anonymous(f"/v2/{UPSTREAM}/manifests/1") == "200"
+    assert anonymous("/v2/app/private/manifests/1") == "404"
+    assert anonymous("/v2/_catalog") == "404"
+    assert anonymous(f"/v2/{UPSTREAM}/manifests/1", "DELETE") == "403"
+    assert anonymous(f"/v2/{UPSTREAM}/blobs/uploads/", "POST") == "403"
+    # The authenticated port, from the network too, asks for credentials.
+    assert subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"http://{address}:5000/v2/"],
+                          capture_output=True, text=True, check=False, timeout=30).stdout == "401"
+
+
+def test_the_store_is_reachable_only_through_the_front(registry: RegistryUnderTest) -> None:
+    networks = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Networks}}", f"{NAME}-store").stdout)
+    assert list(networks) == [f"{NAME}-internal"]
+    assert docker("network", "inspect", "--format", "{{.Internal}}", f"{NAME}-internal").stdout.strip() == "true"
+    assert docker("port", f"{NAME}-store", check=False).stdout.strip() == ""
+
+
+def test_secrets_stay_root_only_here_and_belong_to_the_containers_own_accounts_there(registry: RegistryUnderTest) -> None:
+    directory, htpasswd = registry.config_dir, registry.config_dir / "htpasswd"
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert stat.S_IMODE(htpasswd.stat().st_mode) == 0o600
+    assert (htpasswd.stat().st_uid, htpasswd.stat().st_gid) == (0, 0)
+    assert [line.split(":")[0] for line in htpasswd.read_text().splitlines()] == [PUSH[0], PULL[0]]
+    mounts = json.loads(docker("inspect", "--format", "{{json .Mounts}}", NAME).stdout)
+    assert mounts == [], "the front mounts files from this machine"
+    inside = docker("exec", NAME, "stat", "-c", "%a %U", "/etc/nginx/registry.htpasswd",
+                    "/etc/nginx/registry-front.conf").stdout.split("\n")
+    assert inside[:2] == ["400 www-data", "400 www-data"]
 
 
 @pytest.mark.parametrize("flags", [(), ("--check", "--diff")], ids=["again", "check-mode"])
-def test_registry_second_run_changes_nothing(ansible: Ansible, registry: dict, flags: tuple) -> None:
-    pid = registry_pid()
-    result = ansible.registry(registry["password"], *flags)
+def test_a_second_run_changes_nothing_and_restarts_nothing(registry: RegistryUnderTest, flags: tuple) -> None:
+    before = (started_at(NAME), started_at(f"{NAME}-store"))
+    result = registry.apply(*flags)
     assert result.rc == 0, result.output[-3000:]
     assert result.changed == 0, result.output[-3000:]
-    assert registry_pid() == pid, "the registry was restarted although nothing changed"
+    assert (started_at(NAME), started_at(f"{NAME}-store")) == before
 
 
-def test_registry_password_change_rewrites_the_hash_and_restarts(ansible: Ansible, registry: dict) -> None:
-    pid = registry_pid()
-    check = ansible.registry("second-Pa55", "--check", "--diff")
+def test_a_password_change_takes_effect_without_a_restart(registry: RegistryUnderTest) -> None:
+    before = started_at(NAME)
+    check = registry.apply("--check", "--diff", push=(PUSH[0], "second-Pa55"))
     assert check.rc == 0 and check.changed > 0, check.output[-3000:]
-    assert v2_status(registry["password"]) == 200, "check mode changed the registry"
+    assert registry.status(account=registry.push) == 200, "check mode changed the registry"
 
-    result = ansible.registry("second-Pa55")
+    result = registry.apply(push=(PUSH[0], "second-Pa55"))
     assert result.rc == 0, result.output[-3000:]
-    assert registry_pid() != pid, "the registry kept its old password file in memory"
-    assert v2_status("second-Pa55") == 200
-    assert v2_status(registry["password"]) == 401
-    registry["password"] = "second-Pa55"
+    assert registry.status(account=(PUSH[0], "second-Pa55")) == 200
+    assert registry.status(account=registry.push) == 401
+    assert started_at(NAME) == before, "nginx reads the password file per request: no restart needed"
     assert "second-Pa55" not in result.output and "first-Pa55" not in result.output
+    registry.push = (PUSH[0], "second-Pa55")
 
 
-def test_login_is_idempotent_and_notices_a_rotated_password(ansible: Ansible, registry: dict) -> None:
-    old = registry["password"]
-    first = ansible.login(old)
+def test_login_is_idempotent_and_notices_a_rotated_password(registry: RegistryUnderTest, tmp_path: Path) -> None:
+    def login_role(password: str, **variables: object):
+        return run_role(tmp_path, "registry_login", {
+            "registry_login_registry": registry.host,
+            "registry_login_username": registry.push[0],
+            "registry_login_password": password,
+            "registry_login_pull_secret_enabled": False,
+            **variables,
+        }, env=docker_env(tmp_path))
+
+    old = registry.push[1]
+    first = login_role(old)
     assert first.rc == 0 and first.changed == 1, first.output[-3000:]
-    again = ansible.login(old)
+    again = login_role(old)
     assert again.rc == 0 and again.changed == 0, again.output[-3000:]
 
-    rotated = ansible.registry("third-Pa55")
+    rotated = registry.apply(push=(PUSH[0], "third-Pa55"))
     assert rotated.rc == 0, rotated.output[-3000:]
-    registry["password"] = "third-Pa55"
+    registry.push = (PUSH[0], "third-Pa55")
 
     # The stored credentials still match the variables, but the registry no longer takes them.
-    stale = ansible.login(old)
+    stale = login_role(old)
     assert stale.rc != 0
-    assert f"Login to {HOST} as {ACCOUNT} was refused: wrong username or password." in stale.output
+    assert f"Login to {registry.host} as {PUSH[0]} was refused: wrong username or password." in stale.output
     assert old not in stale.output
     # docker_login alone (no re-authentication) would have reported success without asking.
-    trusting = ansible.login(old, registry_login_verify=False)
+    trusting = login_role(old, registry_login_verify=False)
     assert trusting.rc == 0 and trusting.changed == 0, trusting.output[-3000:]
 
-    renewed = ansible.login("third-Pa55")
+    renewed = login_role("third-Pa55")
     assert renewed.rc == 0 and renewed.changed == 1, renewed.output[-3000:]
-    auths = json.loads((ansible.docker_config / "config.json").read_text())["auths"]
-    assert auths[HOST]["auth"] == base64.b64encode(f"{ACCOUNT}:third-Pa55".encode()).decode()
+    auths = json.loads((tmp_path / "docker-config" / "config.json").read_text())["auths"]
+    assert auths[registry.host]["auth"] == base64.b64encode(f"{PUSH[0]}:third-Pa55".encode()).decode()
 
 
-def test_registry_absent_stops_it_and_removes_its_state(ansible: Ansible, registry: dict) -> None:
-    check = ansible.registry(registry["password"], "--check", state="absent")
+def test_absent_removes_everything_it_made(registry: RegistryUnderTest) -> None:
+    check = registry.apply("--check", state="absent")
     assert check.rc == 0 and check.changed > 0, check.output[-3000:]
-    assert v2_status(registry["password"]) == 200, "check mode stopped the registry"
+    assert registry.status(account=registry.push) == 200, "check mode removed the registry"
 
-    result = ansible.registry(registry["password"], state="absent")
+    result = registry.apply(state="absent")
     assert result.rc == 0, result.output[-3000:]
-    with pytest.raises(urllib.error.URLError) as refused:
-        urllib.request.urlopen(f"http://{HOST}/v2/", timeout=5)
-    assert not isinstance(refused.value, urllib.error.HTTPError), "something still answers on the port"
-    for path in (ROOT / "config", ROOT / "data", PIDFILE, LOGFILE):
-        assert not path.exists(), f"{path} is left behind"
+    for kind, name in (("container", NAME), ("container", f"{NAME}-store"), ("network", NAME),
+                       ("network", f"{NAME}-internal"), ("volume", f"{NAME}-data")):
+        assert docker(kind, "inspect", name, check=False).returncode != 0, f"{kind} {name} is left behind"
+    assert not registry.config_dir.exists()
 
-    again = ansible.registry(registry["password"], state="absent")
+    again = registry.apply(state="absent")
     assert again.rc == 0 and again.changed == 0, again.output[-3000:]

@@ -1,70 +1,50 @@
-"""promote.yml's registry check against a real registry (Debian's docker-registry, htpasswd auth)."""
+"""promote.yml's registry check against a real registry: the platform's own (roles/image_registry)."""
 
 from __future__ import annotations
 
 import io
-import json
-import os
-import shutil
-import subprocess
-import sys
 import tarfile
-from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, playbook
+from tests.docker_engine import docker, docker_unreachable
+from tests.registry_role import RegistryUnderTest
+
+from .conftest import playbook
 
 PORT = 5057
+NAME = "pytest-promotion-registry"
+PUSH = ("promoter", "verify-s3cret-pw")
+# The check only reads: CI can run it with the read-only account.
+PULL = ("promotion-reader", "verify-reader-pw")
 REGISTRY = f"127.0.0.1:{PORT}"
 IMAGE = f"{REGISTRY}/demo-flask-app"
-USER, PASSWORD = "promoter", "verify-s3cret-pw"
-STATE = Path("/var/tmp/pytest-promotion-registry")
-SERVICE = "pytest-promotion-registry"
-
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="installs and starts a registry: run as root")
-
-
-def registry_role(state: str) -> None:
-    variables = {
-        "local_registry_state": state, "local_registry_port": PORT, "local_registry_service_name": SERVICE,
-        "local_registry_config_dir": str(STATE / "config"), "local_registry_data_dir": str(STATE / "data"),
-        "local_registry_users": [{"name": USER, "password": PASSWORD}],
-    }
-    play = STATE.parent / f"{SERVICE}.yml"
-    play.write_text("---\n- name: Registry for the promotion tests\n  hosts: localhost\n  gather_facts: false\n"
-                    "  roles:\n    - role: local_registry\n")
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("ansible-playbook")), str(play), "-e", json.dumps(variables)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
-    )
-    play.unlink()
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+USER, PASSWORD = PULL
 
 
 @pytest.fixture(scope="module")
 def pushed_tag(tmp_path_factory):
     """A registry with `demo-flask-app:1.2.3` pushed by the real Docker engine."""
-    if subprocess.run(["docker", "version"], capture_output=True, check=False).returncode != 0:
-        pytest.fail("Docker does not answer: run `ansible-playbook playbooks/prerequisites.yml`")
-    registry_role("present")
-    docker_config = tmp_path_factory.mktemp("docker-config")
-    env = {**os.environ, "DOCKER_CONFIG": str(docker_config)}
+    unreachable = docker_unreachable()
+    if unreachable:
+        pytest.fail(unreachable)
+    workdir = tmp_path_factory.mktemp("promotion-registry")
+    registry = RegistryUnderTest(workdir, NAME, PORT, PUSH, PULL)
+    applied = registry.apply()
+    assert applied.rc == 0, applied.output[-3000:]
+    env = {"DOCKER_CONFIG": str(workdir / "docker-config")}
     layer = io.BytesIO()
     with tarfile.open(fileobj=layer, mode="w") as tar:
         data = b"promotion test image\n"
         info = tarfile.TarInfo("hello.txt")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
-    subprocess.run(["docker", "import", "-", f"{IMAGE}:1.2.3"], input=layer.getvalue(), env=env,
-                   check=True, capture_output=True)
-    subprocess.run(["docker", "login", REGISTRY, "-u", USER, "--password-stdin"], input=PASSWORD.encode(),
-                   env=env, check=True, capture_output=True)
-    subprocess.run(["docker", "push", f"{IMAGE}:1.2.3"], env=env, check=True, capture_output=True)
-    subprocess.run(["docker", "image", "rm", f"{IMAGE}:1.2.3"], env=env, check=False, capture_output=True)
+    docker("import", "-", f"{IMAGE}:1.2.3", input_bytes=layer.getvalue(), env=env)
+    docker("login", REGISTRY, "-u", PUSH[0], "--password-stdin", input_bytes=PUSH[1].encode(), env=env)
+    docker("push", f"{IMAGE}:1.2.3", env=env)
+    docker("image", "rm", f"{IMAGE}:1.2.3", env=env, check=False)
     yield "1.2.3"
-    registry_role("absent")
-    shutil.rmtree(STATE, ignore_errors=True)
+    registry.apply(state="absent")
 
 
 def verify_vars(tag: str, remote, password: str = PASSWORD) -> dict:

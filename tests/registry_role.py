@@ -1,0 +1,109 @@
+"""Runs roles/image_registry (the platform's registry) for tests: a container pair of its own, on a Docker
+network of its own, published on a loopback port of its own, so the platform's registry is left alone."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
+
+PLAYBOOK = """\
+---
+- name: Apply one role with the variables of the test
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Apply the role under test
+      ansible.builtin.include_role:
+        name: "{{ test_role }}"
+"""
+
+
+@dataclass
+class Run:
+    rc: int
+    output: str
+
+    @property
+    def changed(self) -> int:
+        match = re.search(r"localhost\s+: ok=\d+\s+changed=(\d+)", self.output)
+        assert match, self.output[-3000:]
+        return int(match.group(1))
+
+
+def run_role(workdir: Path, role: str, variables: dict, *flags: str, env: dict | None = None) -> Run:
+    """ansible-playbook on one role; the variables go through a file, never the command line."""
+    playbook = workdir / "play.yml"
+    playbook.write_text(PLAYBOOK)
+    varfile = workdir / "vars.json"
+    varfile.write_text(json.dumps({"test_role": role, **variables}))
+    environment = {
+        **os.environ,
+        "ANSIBLE_ROLES_PATH": str(PROJECT / "roles"),
+        "ANSIBLE_COLLECTIONS_PATH": str(PROJECT / "collections"),
+        "ANSIBLE_FORCE_COLOR": "0",
+        **(env or {}),
+    }
+    try:
+        proc = subprocess.run(
+            [str(ANSIBLE_PLAYBOOK), str(playbook), "-e", f"@{varfile}", *flags],
+            cwd=PROJECT, env=environment, capture_output=True, text=True, check=False, timeout=1800,
+        )
+    finally:
+        varfile.unlink(missing_ok=True)
+    return Run(proc.returncode, proc.stdout + proc.stderr)
+
+
+@dataclass
+class RegistryUnderTest:
+    """One test registry: `name` is its front container, the rest is derived the way the role derives it."""
+
+    workdir: Path
+    name: str
+    port: int
+    push: tuple[str, str]
+    pull: tuple[str, str]
+    anonymous: list[str] = field(default_factory=list)
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.workdir / "config"
+
+    def apply(self, *flags: str, state: str = "present", push: tuple[str, str] | None = None,
+              pull: tuple[str, str] | None = None) -> Run:
+        push, pull = push or self.push, pull or self.pull
+        return run_role(self.workdir, "image_registry", {
+            "image_registry_state": state,
+            "image_registry_name": self.name,
+            "image_registry_network": self.name,
+            "image_registry_host_port": self.port,
+            "image_registry_config_dir": str(self.config_dir),
+            "image_registry_push_account": {"name": push[0], "password": push[1]},
+            "image_registry_pull_accounts": [{"name": pull[0], "password": pull[1]}],
+            "image_registry_anonymous_repositories": self.anonymous,
+        }, *flags)
+
+    def status(self, path: str = "/v2/", account: tuple[str, str] | None = None, method: str = "GET") -> int:
+        request = urllib.request.Request(f"http://{self.host}{path}", method=method)
+        if account is not None:
+            token = base64.b64encode(f"{account[0]}:{account[1]}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
