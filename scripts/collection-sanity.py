@@ -54,13 +54,6 @@ RUN_ONLY_IGNORES: dict[str, str] = {
         "deliberate: go runs in its own session and the whole process group is killed on timeout, "
         "which module.run_command cannot do"
     ),
-    "plugins/modules/image_tag_promote.py validate-modules:invalid-documentation": (
-        "fix in the module: author 'gitops platform maintainers (!UNKNOWN)' and "
-        "extends_documentation_fragment ansible.builtin.action_common_attributes (descriptions of check_mode, diff_mode)"
-    ),
-    "plugins/modules/image_tag_promote.py validate-modules:doc-default-does-not-match-spec": (
-        "fix in the module: DOCUMENTATION's tag_policy has no default; document the DEFAULT_TAG_POLICY regex as default"
-    ),
     "roles/kind_node_image/files/offline-cni.yaml yamllint:multiple-yaml-documents": (
         "a Kubernetes manifest of several objects; fix: rename it to a non-YAML name (offline-cni.manifest) in files/ "
         "and in tasks/node.yml (the recipe hash lookup and the sed source)"

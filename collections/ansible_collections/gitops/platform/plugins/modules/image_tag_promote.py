@@ -27,9 +27,10 @@ description:
     cannot add a trailer of its own.
   - Supports check mode and diff mode; in check mode nothing is committed or pushed.
 version_added: "0.1.0"
-author: gitops platform maintainers
+author: gitops platform maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - gitops.platform.gitops_repo
+  - ansible.builtin.action_common_attributes
 options:
   tag:
     description: The new image tag.
@@ -41,6 +42,7 @@ options:
       - The default accepts C(<short-sha>-<run>) (V(064193f-32)) and semantic versions (V(1.4.2)).
       - An empty string accepts any valid OCI tag.
     type: str
+    default: '[0-9a-f]{7,40}-[0-9]+|v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?'
   environment:
     description: Environment name recorded in the commit message.
     type: str
@@ -103,6 +105,8 @@ attributes:
     support: full
   diff_mode:
     support: full
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""
