@@ -154,7 +154,8 @@ class Case:
     on_store: Callable[[dict], None] | None = field(default=_establish_crds, compare=False)
 
 
-MANIFEST_ARG = ("-e", "argocd_manifest_path={manifest}")
+# The test's small manifest is not Argo CD's release file, so the pinned checksum is switched off.
+MANIFEST_ARG = ("-e", "argocd_manifest_path={manifest}", "-e", "argocd_manifest_checksum=")
 STUCK_APP = _application(finalizers=[FINALIZER])
 
 FAILURES = [
@@ -180,7 +181,10 @@ FAILURES = [
     Case("argocd-download-fails", "playbooks/argocd.yml",
          ("-e", "argocd_manifest_url=http://127.0.0.1:1/install.yaml"),
          ("could not download the argo cd", "connection refused", "set argocd_manifest_path")),
-    Case("argocd-manifest-not-yaml", "playbooks/argocd.yml", ("-e", "argocd_manifest_path={bad_manifest}"),
+    Case("argocd-manifest-not-pinned", "playbooks/argocd.yml", ("-e", "argocd_manifest_path={manifest}"),
+         ("does not match the sha256 pinned for argo cd", "replace it with the release's file")),
+    Case("argocd-manifest-not-yaml", "playbooks/argocd.yml",
+         ("-e", "argocd_manifest_path={bad_manifest}", "-e", "argocd_manifest_checksum="),
          ("is not valid yaml", "line 2", "replace it with argo cd")),
     Case("registry-docker-down", "playbooks/registry.yml",
          ("-e", "platform_registry_username=someone", "-e", "platform_registry_password=something",
