@@ -14,15 +14,15 @@ listed in roles/host_prereqs/README.md.
 from __future__ import annotations
 
 import json
-import re
 import stat
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.ansible_run import Run
 
 PROJECT = Path(__file__).resolve().parents[1]
 ROLE = PROJECT / "roles" / "host_prereqs"
@@ -93,18 +93,6 @@ NVIDIA_FILE = (
     '{\n    "runtimes": {"nvidia": {"path": "/usr/bin/nvidia-container-runtime", "runtimeArgs": ["--debug"]}},\n'
     '    "default-runtime": "nvidia",\n    "log-level": "warn"\n}\n'
 )
-
-
-@dataclass
-class Run:
-    rc: int
-    output: str
-
-    @property
-    def changed(self) -> int:
-        match = re.search(r"localhost\s+: ok=\d+\s+changed=(\d+)", self.output)
-        assert match, self.output[-3000:]
-        return int(match.group(1))
 
 
 class FakeHost:
