@@ -98,6 +98,7 @@ def apply(tmp_path: Path, tools: dict, *flags: str) -> tuple[int, str]:
         "host_prereqs_cache_dir": str(tmp_path / "cache"),
         "host_prereqs_bin_dir": str(tmp_path / "cache" / "bin"),
         "host_prereqs_go_tools": tools,
+        "host_prereqs_tools": list(tools),
     }
     (tmp_path / "vars.json").write_text(json.dumps(variables))
     (tmp_path / "play.yml").write_text(PLAYBOOK)
@@ -187,7 +188,10 @@ def test_every_default_tool_is_data_with_its_version_pinned() -> None:
     versions = yaml.safe_load((PROJECT / "inventory" / "group_vars" / "all" / "versions.yml").read_text())
     pins = versions["platform_versions"]
     tools = defaults["host_prereqs_go_tools"]
-    assert defaults["host_prereqs_tools"] == "{{ host_prereqs_go_tools | list }}"
+    # The platform's own tools by default; make prerequisites adds the test tools.
+    assert defaults["host_prereqs_tools"] == ["helm", "kind"]
+    makefile = (PROJECT / "Makefile").read_text()
+    assert '"host_prereqs_tools": ["helm", "kind", "kubeconform", "actionlint"]' in makefile
     assert {"helm", "kind", "kubeconform", "actionlint"} <= set(tools)
     for name, recipe in tools.items():
         assert {"module", "version", "packages"} <= set(recipe), name
