@@ -4,12 +4,15 @@ network of its own, published on a loopback port of its own, so the platform's r
 from __future__ import annotations
 
 import base64
+import io
+import tarfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.ansible_run import Run, run_role
+from tests.docker_engine import docker
 
 
 @dataclass
@@ -55,3 +58,14 @@ class RegistryUnderTest:
                 return response.status
         except urllib.error.HTTPError as error:
             return error.code
+
+
+def tiny_image(ref: str, env: dict, content: bytes | None = None) -> None:
+    """Import a one-file image as `ref` into the Docker engine (no base image needed)."""
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        data = ref.encode() if content is None else content
+        info = tarfile.TarInfo("ref.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    docker("import", "-", ref, input_bytes=layer.getvalue(), env=env)

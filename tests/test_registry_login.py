@@ -10,17 +10,15 @@ change, removal, and the login noticing a password that was rotated on the regis
 from __future__ import annotations
 
 import base64
-import io
 import json
 import stat
 import subprocess
-import tarfile
 from pathlib import Path
 
 import pytest
 
 from tests.docker_engine import docker, docker_unreachable
-from tests.registry_role import RegistryUnderTest, run_role
+from tests.registry_role import RegistryUnderTest, run_role, tiny_image
 
 PORT = 5056
 NAME = "pytest-registry-login"
@@ -45,16 +43,6 @@ def registry(tmp_path_factory: pytest.TempPathFactory):
 
 def docker_env(tmp_path: Path) -> dict:
     return {"DOCKER_CONFIG": str(tmp_path / "docker-config")}
-
-
-def tiny_image(ref: str, env: dict) -> None:
-    layer = io.BytesIO()
-    with tarfile.open(fileobj=layer, mode="w") as tar:
-        data = ref.encode()
-        info = tarfile.TarInfo("ref.txt")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    docker("import", "-", ref, input_bytes=layer.getvalue(), env=env)
 
 
 def login(registry: RegistryUnderTest, account: tuple[str, str], env: dict) -> None:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
-
 import pytest
 
 from tests.docker_engine import docker, docker_unreachable
-from tests.registry_role import RegistryUnderTest
+from tests.registry_role import RegistryUnderTest, tiny_image
 
 from .conftest import playbook
 
@@ -33,13 +30,7 @@ def pushed_tag(tmp_path_factory):
     applied = registry.apply()
     assert applied.rc == 0, applied.output[-3000:]
     env = {"DOCKER_CONFIG": str(workdir / "docker-config")}
-    layer = io.BytesIO()
-    with tarfile.open(fileobj=layer, mode="w") as tar:
-        data = b"promotion test image\n"
-        info = tarfile.TarInfo("hello.txt")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    docker("import", "-", f"{IMAGE}:1.2.3", input_bytes=layer.getvalue(), env=env)
+    tiny_image(f"{IMAGE}:1.2.3", env, b"promotion test image\n")
     docker("login", REGISTRY, "-u", PUSH[0], "--password-stdin", input_bytes=PUSH[1].encode(), env=env)
     docker("push", f"{IMAGE}:1.2.3", env=env)
     docker("image", "rm", f"{IMAGE}:1.2.3", env=env, check=False)
