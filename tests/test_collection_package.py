@@ -27,9 +27,7 @@ VALUES = "helm/demo/values.yaml"
 
 # Roles that still reach outside themselves (role_path/../..) and so cannot work from the collection, with
 # what they need; the test fails once one no longer does, so that its entry goes.
-KNOWN_OUTSIDE_ROLE = {
-    "local_git_server": "defaults read the repository's scripts/git-http-server.py and helm/ through role_path/../..",
-}
+KNOWN_OUTSIDE_ROLE: dict[str, str] = {}
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
@@ -122,7 +120,8 @@ def test_tarball_holds_plugins_roles_and_playbooks(installed: Installed) -> None
     assert {"playbooks/tasks/offline-images-key.yml", "playbooks/vars/offline-images.yml",
             "playbooks/group_vars/all/platform.yml", "playbooks/group_vars/all/versions.yml",
             "roles/platform/defaults/main/platform.yml", "plugins/modules/image_tag_promote.py",
-            "plugins/strategy/fast_linear.py"} <= names
+            "plugins/strategy/fast_linear.py", "plugins/filter/platform_status.yml",
+            "roles/local_git_server/files/git-http-server.py"} <= names
     assert not [name for name in names if "__pycache__" in name or name.startswith("tests/output")]
     # The links of roles/platform became the files they point to.
     with tarfile.open(installed.tarball) as tar:
@@ -260,14 +259,25 @@ def test_module_by_fqcn(consumer: Consumer, tmp_path: Path) -> None:
     assert doc.returncode == 0 and "bcrypt" in doc.stdout, doc.stderr
 
 
-KIND_CLUSTER_BY_FQCN = """\
----
-- name: Use the collection's kind_cluster role
-  hosts: localhost
-  gather_facts: false
-  roles:
-    - role: gitops.platform.kind_cluster
-"""
+def role_by_fqcn(role: str) -> str:
+    """A consumer's playbook that applies one role of the collection by its FQCN."""
+    return (f"---\n- name: Use the collection's {role} role\n  hosts: localhost\n  gather_facts: false\n"
+            f"  roles:\n    - role: gitops.platform.{role}\n")
+
+
+def test_status_role_by_fqcn_reports_what_does_not_answer(consumer: Consumer, tmp_path: Path) -> None:
+    """platform_status and its filter from the install: no cluster, no app, a report all the same."""
+    consumer.env["KUBECONFIG"] = str(tmp_path / "no-kubeconfig")
+    run = consumer.playbook(role_by_fqcn("platform_status"), "-e", "platform_status_version_url=http://127.0.0.1:1/version",
+                            "--check")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Nodes        not reachable (" in run.stdout, run.stdout
+    assert "App pods     unknown (cluster not reachable)" in run.stdout
+    assert "Served       no answer from http://127.0.0.1:1/version (" in run.stdout
+    assert "changed=0" in run.stdout and "failed=0" in run.stdout
+
+
+KIND_CLUSTER_BY_FQCN = role_by_fqcn("kind_cluster")
 
 
 @pytest.mark.parametrize(

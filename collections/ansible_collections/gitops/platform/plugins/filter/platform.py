@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to the gitops platform
 # Apache License 2.0
-"""Filters that replace Jinja programs in the roles: image references, rollout state, Argo CD's manifest."""
+"""Filters that replace Jinja programs in the roles: image references, rollout state, Argo CD's manifest, the
+platform's status report."""
 
 from __future__ import annotations
 
+import yaml
 from ansible.errors import AnsibleFilterError
-from ansible_collections.gitops.platform.plugins.module_utils import argocd_manifest, workloads
+from ansible_collections.gitops.platform.plugins.module_utils import argocd_manifest, platform_status as status, workloads
 from ansible_collections.gitops.platform.plugins.module_utils.image_ref import ImageRefError, parse
 
 
@@ -23,9 +25,30 @@ def workloads_not_ready(items: list) -> list:
     return workloads.not_ready(items)
 
 
-def argocd_manifest_patch(documents: list, image_override: dict | None = None, pull_policy: str = "",
+def argocd_manifest_patch(documents: list | str, image_override: dict | None = None, pull_policy: str = "",
                           replicas: dict | None = None, namespace: str = "argocd") -> list:
+    if isinstance(documents, str):
+        # The manifest's text: Argo CD's install.yaml is about 1.5 MB, which from_yaml_all takes seconds to
+        # parse and the patch seconds more to copy; libyaml (when PyYAML has it) parses it in a fraction.
+        try:
+            documents = list(yaml.load_all(documents, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+        except yaml.YAMLError as exc:
+            raise AnsibleFilterError(f"the manifest is not valid YAML: {exc}") from exc
     return argocd_manifest.patch(documents, image_override, pull_policy, replicas, namespace)
+
+
+def argocd_manifest_key(checksum: str, image_override: dict | None = None, pull_policy: str = "",
+                        replicas: dict | None = None, namespace: str = "argocd") -> str:
+    return argocd_manifest.key(checksum, image_override, pull_policy, replicas, namespace)
+
+
+def platform_status(results: dict, application: str, app_namespace: str, version_url: str,
+                    argocd_namespace: str = "argocd") -> dict:
+    return status.summary(results, application, app_namespace, version_url, argocd_namespace)
+
+
+def kube_api_error(result: dict, default: str = "no answer", length: int = 200) -> str:
+    return status.api_error(result, default, length)
 
 
 class FilterModule:
@@ -34,4 +57,7 @@ class FilterModule:
             "image_reference": image_reference,
             "workloads_not_ready": workloads_not_ready,
             "argocd_manifest_patch": argocd_manifest_patch,
+            "argocd_manifest_key": argocd_manifest_key,
+            "platform_status": platform_status,
+            "kube_api_error": kube_api_error,
         }

@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+from pathlib import Path
 
 from ansible_collections.gitops.platform.plugins.module_utils.image_ref import ImageRefError, parse
 
@@ -48,3 +51,14 @@ def patch(documents: list, image_override: dict | None = None, pull_policy: str 
                 subject["namespace"] = namespace
         out.append(doc)
     return out
+
+
+def key(checksum: str, image_override: dict | None = None, pull_policy: str = "",
+        replicas: dict | None = None, namespace: str = "argocd") -> str:
+    """A SHA-256 that changes whenever `patch` would give other objects: the manifest file's checksum, the
+    patch's arguments, and this file (the patch's own code). Recorded after an install, it tells a re-run
+    that the cluster got this very manifest, without parsing it again."""
+    inputs = {"manifest": checksum, "image_override": image_override or {}, "pull_policy": pull_policy or "",
+              "replicas": {str(name): int(count) for name, count in (replicas or {}).items()},
+              "namespace": namespace, "patch": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()

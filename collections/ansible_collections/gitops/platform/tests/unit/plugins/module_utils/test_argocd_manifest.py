@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from ansible_collections.gitops.platform.plugins.module_utils.argocd_manifest import patch
+from ansible_collections.gitops.platform.plugins.module_utils.argocd_manifest import key, patch
 
 
 def deployment(name: str, *images: str, init: tuple[str, ...] = ()) -> dict:
@@ -61,3 +61,31 @@ def test_pull_policy_replicas_namespace_and_no_mutation() -> None:
 def test_no_pull_policy_leaves_the_manifests_own() -> None:
     docs = patch(MANIFEST)
     assert all("imagePullPolicy" not in c for c in docs[1]["spec"]["template"]["spec"]["containers"])
+
+
+BASE = {"checksum": "sha256-of-the-file", "image_override": {"quay.io/argoproj/argocd": "mirror/argocd:v1"},
+        "pull_policy": "IfNotPresent", "replicas": {"argocd-dex-server": 0}, "namespace": "argocd"}
+
+
+@pytest.mark.parametrize(
+    ("change", "same"),
+    [
+        ({}, True),
+        # The same inputs spelled differently: a count as text, empty values as None.
+        ({"replicas": {"argocd-dex-server": "0"}}, True),
+        ({"checksum": "another-file"}, False),
+        ({"image_override": {}}, False),
+        ({"image_override": {"quay.io/argoproj/argocd": "mirror/argocd:v2"}}, False),
+        ({"pull_policy": ""}, False),
+        ({"replicas": {"argocd-dex-server": 1}}, False),
+        ({"replicas": {}}, False),
+        ({"namespace": "gitops"}, False),
+    ],
+)
+def test_key_changes_with_every_input_of_the_patch(change: dict, same: bool) -> None:
+    assert (key(**{**BASE, **change}) == key(**BASE)) is same
+    assert len(key(**BASE)) == 64
+
+
+def test_key_of_empty_options_is_that_of_the_defaults() -> None:
+    assert key("x", None, "", None) == key("x", {}, "", {}, "argocd")
