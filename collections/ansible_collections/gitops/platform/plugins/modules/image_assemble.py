@@ -23,7 +23,7 @@ description:
   - After a build each smoke test runs in a throw-away container without network. An image whose smoke
     test fails is removed again, so the next run rebuilds it, and the task fails with what the container
     printed.
-  - File capabilities (O(files[].capabilities)) are written as the C(security.capability) extended
+  - File capabilities (C(capabilities) of an entry of O(files)) are written as the C(security.capability) extended
     attribute, so a non-root process can, for example, bind port 53 with only C(NET_BIND_SERVICE).
 version_added: "0.3.0"
 author: gitops platform maintainers (!UNKNOWN)

@@ -37,8 +37,8 @@ def _members(layout: dict) -> dict[str, tarfile.TarInfo]:
 def test_paths_become_relative_and_defaults_fill_in(tmp_path) -> None:
     layout = _layout(tmp_path, texts=[{"dest": "etc/motd", "content": "hi"}], dirs=[{"path": "/tmp", "mode": "1777"}])
     assert layout["base"] == "scratch"
-    assert layout["files"][0] | {"src": ""} == {"src": "", "dest": "usr/local/bin/tool", "mode": 0o755, "uid": 0,
-                                                  "gid": 0, "capabilities": []}
+    expected = {"src": "", "dest": "usr/local/bin/tool", "mode": 0o755, "uid": 0, "gid": 0, "capabilities": []}
+    assert layout["files"][0] | {"src": ""} == expected
     assert layout["texts"][0]["mode"] == 0o644 and layout["dirs"][0]["mode"] == 0o1777
 
 
