@@ -11,15 +11,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.ansible_run import run_module
 from tests.docker_engine import docker, docker_unreachable
 
-PROJECT = Path(__file__).resolve().parents[1]
-ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 GO = shutil.which("go") or ("/usr/local/go/bin/go" if os.access("/usr/local/go/bin/go", os.X_OK) else None)
 REPO = "gitops-test/image-assemble"
 CAP_NET_BIND_SERVICE = 1 << 10
@@ -55,28 +53,6 @@ func main() {
 OPTIONS = ("name", "refs", "base", "files", "texts", "dirs", "symlinks", "run", "config", "labels", "smoke",
            "extra_recipe", "recipe_label", "force", "work_dir")
 
-PLAYBOOK = "\n".join([
-    "---",
-    "- name: Assemble one image",
-    "  hosts: localhost",
-    "  gather_facts: false",
-    "  tasks:",
-    "    - name: Assemble with gitops.platform.image_assemble",
-    "      gitops.platform.image_assemble:",
-    *[f"        {key}: \"{{{{ image['{key}'] | default(omit) }}}}\"" for key in OPTIONS],
-    "      register: result",
-    "      ignore_errors: true",
-    "",
-    "    - name: Save the result for the test",
-    "      ansible.builtin.copy:",
-    "        content: \"{{ result | to_json }}\"",
-    "        dest: \"{{ out }}\"",
-    "        mode: \"0644\"",
-    "      check_mode: false",
-    "",
-])
-
-
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory) -> Path:
     source = tmp_path_factory.mktemp("probe")
@@ -96,17 +72,7 @@ def refs(request):
 
 
 def run(tmp_path: Path, image: dict, *extra: str) -> dict:
-    playbook = tmp_path / "assemble.yml"
-    playbook.write_text(PLAYBOOK)
-    out = tmp_path / "result.json"
-    out.unlink(missing_ok=True)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(PROJECT / "collections"))
-    completed = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), str(playbook), "-e", json.dumps({"image": image, "out": str(out)}), *extra],
-        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )
-    assert completed.returncode == 0 and out.exists(), completed.stdout + completed.stderr
-    return json.loads(out.read_text())
+    return run_module(tmp_path, "gitops.platform.image_assemble", OPTIONS, image, *extra, timeout=600)
 
 
 def scratch_image(probe: Path, ref: str, motd: str = "hello\n") -> dict:
