@@ -58,3 +58,48 @@ def run_role(workdir: Path, role: str, variables: dict, *flags: str, env: dict |
     finally:
         varfile.unlink(missing_ok=True)
     return Run(proc.returncode, proc.stdout + proc.stderr)
+
+
+def module_playbook(module: str, options: tuple[str, ...]) -> str:
+    """A playbook that calls `module` once with `params[<option>]` for each option given, never failing,
+    and saves the registered result as JSON to `out`."""
+    return "\n".join([
+        "---",
+        f"- name: Run {module} once",
+        "  hosts: localhost",
+        "  gather_facts: false",
+        "  tasks:",
+        f"    - name: Run {module}",
+        f"      {module}:",
+        *[f"        {key}: \"{{{{ params['{key}'] | default(omit) }}}}\"" for key in options],
+        "      register: result",
+        "      ignore_errors: true",
+        "",
+        "    - name: Save the result for the test",
+        "      ansible.builtin.copy:",
+        "        content: \"{{ result | to_json }}\"",
+        "        dest: \"{{ out }}\"",
+        "        mode: \"0644\"",
+        "      check_mode: false",
+        "",
+    ])
+
+
+def module_command(workdir: Path, module: str, options: tuple[str, ...], params: dict, *flags: str) -> tuple[list, Path]:
+    """The ansible-playbook command that runs `module` with `params` (see module_playbook), and where it saves the result."""
+    playbook = workdir / "module.yml"
+    playbook.write_text(module_playbook(module, options))
+    out = workdir / "result.json"
+    out.unlink(missing_ok=True)
+    return [str(ANSIBLE_PLAYBOOK), str(playbook), "-e", json.dumps({"params": params, "out": str(out)}), *flags], out
+
+
+def run_module(workdir: Path, module: str, options: tuple[str, ...], params: dict, *flags: str,
+               timeout: int = 1800) -> dict:
+    """Run `module` once through a real ansible-playbook with the project's collections; its registered result."""
+    command, out = module_command(workdir, module, options, params, *flags)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(PROJECT / "collections"))
+    completed = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=timeout,
+                               check=False)
+    assert completed.returncode == 0 and out.exists(), completed.stdout + completed.stderr
+    return json.loads(out.read_text())

@@ -11,13 +11,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.ansible_run import module_command, run_module
+
 PROJECT = Path(__file__).resolve().parents[1]
-ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 GO = shutil.which("go") or ("/usr/local/go/bin/go" if os.access("/usr/local/go/bin/go", os.X_OK) else None)
 MODULE = "github.com/yannh/kubeconform"
 VERSION = "v0.8.0"
@@ -28,28 +28,6 @@ pytestmark = pytest.mark.skipif(GO is None, reason="Go is not installed (the mod
 OPTIONS = ("name", "mode", "module", "version", "source", "requires", "binaries", "package_prefix", "packages", "tags",
            "ldflags_x", "replace_local_with", "commit_fallback", "cgo", "overlay", "extra_recipe", "checks", "dest",
            "env", "jobs", "timeout", "force")
-
-PLAYBOOK = "\n".join([
-    "---",
-    "- name: Build one Go component",
-    "  hosts: localhost",
-    "  gather_facts: false",
-    "  tasks:",
-    "    - name: Build with gitops.platform.go_build",
-    "      gitops.platform.go_build:",
-    *[f"        {key}: \"{{{{ build['{key}'] | default(omit) }}}}\"" for key in OPTIONS],
-    "      register: result",
-    "      ignore_errors: true",
-    "",
-    "    - name: Save the result for the test",
-    "      ansible.builtin.copy:",
-    "        content: \"{{ result | to_json }}\"",
-    "        dest: \"{{ out }}\"",
-    "        mode: \"0644\"",
-    "      check_mode: false",
-    "",
-])
-
 
 def kubeconform(dest: Path, **changes) -> dict:
     build = {
@@ -67,17 +45,7 @@ def kubeconform(dest: Path, **changes) -> dict:
 
 
 def run(tmp_path: Path, build: dict, *extra: str) -> dict:
-    playbook = tmp_path / "go_build.yml"
-    playbook.write_text(PLAYBOOK)
-    out = tmp_path / "result.json"
-    out.unlink(missing_ok=True)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(PROJECT / "collections"))
-    completed = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), str(playbook), "-e", json.dumps({"build": build, "out": str(out)}), *extra],
-        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=1800, check=False,
-    )
-    assert completed.returncode == 0 and out.exists(), completed.stdout + completed.stderr
-    return json.loads(out.read_text())
+    return run_module(tmp_path, "gitops.platform.go_build", OPTIONS, build, *extra)
 
 
 def version_of(binary: Path) -> str:
@@ -248,12 +216,10 @@ def test_two_runs_on_one_dest_build_once(tmp_path: Path) -> None:
     for index in range(2):
         work = tmp_path / f"run{index}"
         work.mkdir()
-        (work / "go_build.yml").write_text(PLAYBOOK)
-        out = work / "result.json"
+        command, out = module_command(work, "gitops.platform.go_build", OPTIONS, build)
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(PROJECT / "collections"))
         runs.append((out, subprocess.Popen(  # pylint: disable=consider-using-with
-            [str(ANSIBLE_PLAYBOOK), str(work / "go_build.yml"), "-e", json.dumps({"build": build, "out": str(out)})],
-            cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
+            command, cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
     results = []
     for out, process in runs:
         output, _ = process.communicate(timeout=1800)

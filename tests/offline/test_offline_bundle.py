@@ -41,7 +41,7 @@ CNI = VERSIONS["cni_plugins"]
 LPP = VERSIONS["local_path_provisioner"]
 KIND_IMAGES = VERSIONS["kind_images"]
 PLAYBOOK_TIMEOUT = 2 * 3600
-HASH_LABEL = "io.gitops-platform.offline-bundle.recipe-sha256"
+HASH_LABEL = "io.gitops-platform.image.recipe-sha256"
 
 
 def run(*argv: str | Path, check: bool = True, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess[str]:
