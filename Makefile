@@ -10,7 +10,7 @@ LOG_DIR := build/logs
 # Offline (air-gapped) mode builds tools and images from source and Debian packages instead of
 # downloading releases and pulling images. Auto-detected from DNS; override with GITOPS_OFFLINE=true|false.
 GITOPS_OFFLINE ?= $(shell getent hosts get.helm.sh >/dev/null 2>&1 && echo false || echo true)
-MOLECULE_SCENARIOS ?= promotion registry_login kind_cluster argocd argocd_app default
+MOLECULE_SCENARIOS ?= promotion registry_login kind_cluster argocd argocd_app default existing_cluster
 
 export GITOPS_OFFLINE
 export PATH := $(CURDIR)/$(VENV)/bin:$(CACHE_DIR)/bin:$(PATH)

@@ -1,7 +1,8 @@
 """A Kubernetes API server in one Python thread, just real enough for kubernetes.core.
 
 It answers discovery (/version, /api, /apis and each group version) and keeps objects in memory:
-get, list, create (POST), replace (PUT), server-side apply and merge patches (PATCH), delete. An
+get, list (in one namespace or all; by label selector when started with label_selectors=True), create (POST),
+replace (PUT), server-side apply and merge patches (PATCH), delete. An
 object with finalizers is only marked as being deleted, as the real API server does, so a delete
 that waits never sees it go. Nothing reconciles: a Deployment is never rolled out and an Argo CD
 Application never syncs, unless a test seeds them that way or passes `on_store`, which fills in
@@ -38,6 +39,9 @@ RESOURCES: dict[tuple[str, str], list[tuple[str, str, bool]]] = {
         ("deployments", "Deployment", True),
         ("statefulsets", "StatefulSet", True),
     ],
+    ("autoscaling", "v2"): [
+        ("horizontalpodautoscalers", "HorizontalPodAutoscaler", True),
+    ],
     ("apiextensions.k8s.io", "v1"): [
         ("customresourcedefinitions", "CustomResourceDefinition", False),
     ],
@@ -68,6 +72,25 @@ def _api_version(group: str, version: str) -> str:
     return f"{group}/{version}" if group else version
 
 
+def selects(selector: str, labels: dict | None) -> bool:
+    """Whether `labels` match an equality-based label selector: `k=v`, `k==v`, `k!=v`, `k`, `!k`, comma-separated."""
+    labels = labels or {}
+    for term in filter(None, (part.strip() for part in selector.split(","))):
+        if "!=" in term:
+            key, value = (side.strip() for side in term.split("!=", 1))
+            matched = labels.get(key) != value
+        elif "=" in term:
+            key, value = (side.strip() for side in term.replace("==", "=", 1).split("=", 1))
+            matched = labels.get(key) == value
+        elif term.startswith("!"):
+            matched = term[1:].strip() not in labels
+        else:
+            matched = term in labels
+        if not matched:
+            return False
+    return True
+
+
 def _merge(base: dict, patch: dict) -> dict:
     """RFC 7386 merge patch: dicts merge recursively, None deletes, anything else replaces."""
     out = copy.deepcopy(base)
@@ -82,10 +105,14 @@ def _merge(base: dict, patch: dict) -> dict:
 
 
 class FakeKubeAPI:
-    """Start with `with FakeKubeAPI() as api:`; `api.url` is the server's address."""
+    """Start with `with FakeKubeAPI() as api:`; `api.url` is the server's address.
 
-    def __init__(self, on_store: Callable[[dict], None] | None = None) -> None:
+    label_selectors=True makes lists honour `?labelSelector=` as the API server does; off by default, where a list
+    returns every object of its kind (and namespace), which the tests written before it expect."""
+
+    def __init__(self, on_store: Callable[[dict], None] | None = None, label_selectors: bool = False) -> None:
         self.objects: dict[Key, dict] = {}
+        self.label_selectors = label_selectors
         self.requests: list[tuple[str, str]] = []
         self.on_store = on_store
         self.lock = threading.Lock()
@@ -140,6 +167,7 @@ class FakeKubeAPI:
 
 class _Handler(BaseHTTPRequestHandler):
     server: ThreadingHTTPServer
+    selector = ""  # the request's labelSelector, when the server honours them
 
     @property
     def api(self) -> FakeKubeAPI:
@@ -184,7 +212,9 @@ class _Handler(BaseHTTPRequestHandler):
         parts = [part for part in split.path.split("/") if part]
         with self.api.lock:
             self.api.requests.append((method, self.path))
-            self._dispatch(method, parts, "All" in parse_qs(split.query).get("dryRun", []))
+            query = parse_qs(split.query)
+            self.selector = query.get("labelSelector", [""])[0] if self.api.label_selectors else ""
+            self._dispatch(method, parts, "All" in query.get("dryRun", []))
 
     def _dispatch(self, method: str, parts: list[str], dry_run: bool) -> None:
         if parts == ["version"]:
@@ -223,7 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
         version, kind = _BY_PLURAL[(group, plural)]
         if method == "GET":
             items = [copy.deepcopy(obj) for (g, p, ns, _), obj in sorted(self.api.objects.items())
-                     if (g, p) == (group, plural) and (not namespace or ns == namespace)]
+                     if (g, p) == (group, plural) and (not namespace or ns == namespace)
+                     and selects(self.selector, obj.get("metadata", {}).get("labels"))]
             return self._send(200, {"kind": f"{kind}List", "apiVersion": _api_version(group, version),
                                     "metadata": {"resourceVersion": str(len(self.api.requests))}, "items": items})
         if method == "POST":

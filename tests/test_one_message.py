@@ -190,7 +190,8 @@ FAILURES = [
          ("-e", "platform_registry_username=someone", "-e", "platform_registry_password=something",
           "-e", "registry_login_docker_host=tcp://127.0.0.1:1"),
          ("docker daemon at tcp://127.0.0.1:1 does not answer", "start docker")),
-    Case("smoke-app-down", "playbooks/smoke.yml", ("-e", "platform_app_nodeport=1", "-e", "smoke_wait_timeout=2"),
+    Case("smoke-app-down", "playbooks/smoke.yml",
+         ("-e", '{"platform_environments": [{"name": "dev", "nodeport": 1}]}', "-e", "smoke_wait_timeout=2"),
          ("http://localhost:1/healthz did not answer 200 within 2s", "connection refused", "playbooks/status.yml")),
     # Waits that run out of time against an API server that never reconciles ("Unknown error").
     Case("refresh-never-syncs", "playbooks/argocd-refresh.yml", ("-e", "argocd_refresh_timeout=2"),

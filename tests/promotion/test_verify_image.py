@@ -1,13 +1,20 @@
-"""promote.yml's registry check against a real registry: the platform's own (roles/image_registry)."""
+"""promote.yml's registry check, registry_v2.manifest_digest and the promotion gate against a real registry: the
+platform's own (roles/image_registry)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import urllib.request
+
 import pytest
 
+from ansible_collections.gitops.platform.plugins.module_utils.registry_v2 import RegistryError, manifest_digest
 from tests.docker_engine import docker, docker_unreachable
 from tests.registry_role import RegistryUnderTest, tiny_image
 
-from .conftest import playbook
+from .conftest import CHART, playbook
+from .test_promote_module import change_remote, run_module
 
 PORT = 5057
 NAME = "pytest-promotion-registry"
@@ -65,3 +72,74 @@ def test_a_wrong_registry_password_is_refused_without_showing_it(pushed_tag, rem
     assert "check the registry username and password" in " ".join(run.output.split())
     assert "wrong-registry-pw-77" not in run.output
     assert remote.head() == head
+
+
+MANIFEST_TYPES = ", ".join([
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+])
+
+
+def served_manifest_digest(tag: str) -> str:
+    """sha256 of the manifest bytes the registry serves for `tag` (GET): what a digest is, computed here."""
+    request = urllib.request.Request(f"http://{REGISTRY}/v2/demo-flask-app/manifests/{tag}", headers={
+        "Accept": MANIFEST_TYPES,
+        "Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(),
+    })
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return "sha256:" + hashlib.sha256(response.read()).hexdigest()
+
+
+def test_manifest_digest_is_the_digest_of_the_manifest_served(pushed_tag):
+    digest = manifest_digest(IMAGE, pushed_tag, USER, PASSWORD, insecure=True)
+    assert digest == served_manifest_digest(pushed_tag)
+
+
+@pytest.mark.parametrize(
+    ("tag", "password", "words"),
+    [
+        ("9.9.9", PASSWORD, "demo-flask-app:9.9.9 does not exist in the registry"),
+        ("1.2.3", "wrong-digest-pw-12", "check the registry username and password"),
+    ],
+)
+def test_manifest_digest_refusals(pushed_tag, tag, password, words):
+    with pytest.raises(RegistryError) as raised:
+        manifest_digest(IMAGE, tag, USER, password, insecure=True)
+    assert words in str(raised.value)
+    assert password not in str(raised.value)
+
+
+def gate_pod(name: str, digest: str, tag: str) -> dict:
+    image = f"{IMAGE}:{tag}"
+    return {"metadata": {"name": name}, "spec": {"containers": [{"name": "app", "image": image}]},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                       "containerStatuses": [{"name": "app", "image": image, "imageID": f"{IMAGE}@{digest}"}]}}
+
+
+@pytest.mark.parametrize("same_build", [True, False], ids=["pushed-digest", "other-digest"])
+def test_the_gate_compares_the_pods_digest_with_the_registry(same_build, pushed_tag, remote, tmp_path):
+    values_file = f"helm/{CHART}/values-devtest.yaml"
+
+    def write(work):
+        (work / values_file).write_text(f'image:\n  tag: "{pushed_tag}"\n')
+    revision = change_remote(remote, tmp_path, write, f"Promote {pushed_tag} to dev")
+    digest = served_manifest_digest(pushed_tag) if same_build else "sha256:" + "e" * 64
+    result = run_module("promotion_gate", {
+        "application": {"metadata": {"name": "demo-dev"}, "status": {
+            "sync": {"status": "Synced", "revision": revision}, "health": {"status": "Healthy"},
+            "operationState": {"phase": "Succeeded", "finishedAt": "2024-05-01T12:00:00Z"}}},
+        "pods": [gate_pod("app-1", digest, pushed_tag)], "source_environment": "dev", "repo": str(remote.path),
+        "values_file": values_file, "image": IMAGE, "registry_username": USER, "registry_password": PASSWORD,
+        "registry_insecure": True, "soak": 60, "now": "2024-05-01T12:05:00Z",
+    }, tmp_path)
+    assert PASSWORD not in result.output
+    if same_build:
+        assert result.rc == 0, result.output
+        assert result.data["digest"] == digest
+        assert result.data["tag"] == pushed_tag
+    else:
+        assert result.rc != 0
+        assert result.data["failed_condition"] == "pods"
+        assert "the tag was pushed again since, or the pod runs an older build" in result.msg, result.output

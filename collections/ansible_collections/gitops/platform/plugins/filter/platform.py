@@ -42,9 +42,14 @@ def argocd_manifest_key(checksum: str, image_override: dict | None = None, pull_
     return argocd_manifest.key(checksum, image_override, pull_policy, replicas, namespace)
 
 
-def platform_status(results: dict, application: str, app_namespace: str, version_url: str,
-                    argocd_namespace: str = "argocd") -> dict:
-    return status.summary(results, application, app_namespace, version_url, argocd_namespace)
+def platform_status(results: dict, environments: list, chart: str, namespace_prefix: str = "",
+                    version_url: str = status.DEFAULT_VERSION_URL, argocd_namespace: str = "argocd",
+                    gitops_repo: str = "", gitops_branch: str = "main", chart_path: str = "") -> dict:
+    try:
+        return status.summary(results, environments, chart, namespace_prefix, version_url, argocd_namespace,
+                              gitops_repo, gitops_branch, chart_path)
+    except ValueError as exc:
+        raise AnsibleFilterError(f"platform_status: {exc}") from exc
 
 
 def kube_api_error(result: dict, default: str = "no answer", length: int = 200) -> str:

@@ -59,6 +59,9 @@ _RETRYABLE_PUSH = re.compile(
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 
+# A full commit id: SHA-1 or, in a SHA-256 repository, SHA-256.
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
 _CREDENTIALS_IN_URL = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
 
@@ -274,6 +277,21 @@ class GitClone:
 
     def show(self, commit: str, path: str) -> str:
         return self._git("show", f"{commit}:{path}")
+
+    def has_commit(self, commit: str) -> bool:
+        """Whether the commit id `commit` is in the cloned branch's history (its head or an ancestor).
+
+        Only a full commit id counts (never a ref, a range or anything git could read as an option); a
+        clone with a depth sees only that much history."""
+        if not _COMMIT_ID.fullmatch(commit):
+            return False
+        rc, _out, _err = self._call(["cat-file", "-e", f"{commit}^{{commit}}"], self.workdir)
+        if rc != 0:
+            return False
+        rc, out, err = self._call(["merge-base", "--is-ancestor", commit, "HEAD"], self.workdir)
+        if rc in (0, 1):
+            return rc == 0
+        raise GitError(f"git merge-base failed: {last_lines(err or out)}")
 
 
 _ASKPASS = '#!/bin/sh\ncase "$1" in Username*) echo "$GITOPS_GIT_USERNAME";; *) echo "$GITOPS_GIT_PASSWORD";; esac\n'

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to the gitops platform
 # Apache License 2.0
-"""Ask an OCI / Docker registry (distribution API v2) whether a tag exists."""
+"""Ask an OCI / Docker registry (distribution API v2) whether a tag exists, and which manifest digest it names."""
 
 from __future__ import annotations
 
@@ -52,12 +52,11 @@ def _open(url: str, headers: dict[str, str], method: str, timeout: float):
         raise RegistryError(f"cannot reach the registry at {url}: {exc}") from exc
 
 
-def tag_exists(image: str, tag: str, username: str = "", password: str = "",
-               insecure: bool = False, timeout: float = 15.0) -> bool:
-    """True when `image:tag` has a manifest; False when the registry says it does not.
+def _manifest_head(image: str, tag: str, username: str, password: str, insecure: bool, timeout: float):
+    """(response, host, path) of a HEAD of `image:tag`'s manifest, after the bearer-token flow if asked for.
 
     Handles anonymous access, HTTP basic auth and the bearer-token flow (ghcr.io, Docker Hub).
-    Raises RegistryError when the registry cannot be reached or refuses the credentials.
+    Raises RegistryError when the registry cannot be reached or refuses a token.
     """
     host, path = split_image(image)
     scheme = "http" if insecure else "https"
@@ -86,14 +85,55 @@ def tag_exists(image: str, tag: str, username: str = "", password: str = "",
             token = body.get("token") or body.get("access_token") or ""
             headers["Authorization"] = f"Bearer {token}"
             response = _open(url, headers, "HEAD", timeout)
+    return response, host, path
 
+
+def _refused(response, host: str, path: str, tag: str) -> RegistryError:
+    """The error for an answer that is neither 200 nor 404."""
+    if response.status in (401, 403):
+        return RegistryError(
+            f"the registry {host} refused access to {path} (HTTP {response.status}): "
+            "check the registry username and password"
+        )
+    return RegistryError(f"the registry {host} answered HTTP {response.status} for {path}:{tag}")
+
+
+def tag_exists(image: str, tag: str, username: str = "", password: str = "",
+               insecure: bool = False, timeout: float = 15.0) -> bool:
+    """True when `image:tag` has a manifest; False when the registry says it does not.
+
+    Handles anonymous access, HTTP basic auth and the bearer-token flow (ghcr.io, Docker Hub).
+    Raises RegistryError when the registry cannot be reached or refuses the credentials.
+    """
+    response, host, path = _manifest_head(image, tag, username, password, insecure, timeout)
     if response.status == 200:
         return True
     if response.status == 404:
         return False
-    if response.status in (401, 403):
+    raise _refused(response, host, path, tag)
+
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
+
+
+def manifest_digest(image: str, tag: str, username: str = "", password: str = "",
+                    insecure: bool = False, timeout: float = 15.0) -> str:
+    """The digest (`sha256:...`) the registry serves for `image:tag`: its Docker-Content-Digest header.
+
+    For a multi-platform image that is the digest of the index (manifest list), which is what a container
+    runtime records as the image's repo digest when it pulls the tag. Raises RegistryError when the tag
+    does not exist, the registry refuses the credentials or cannot be reached, or answers without a digest.
+    """
+    response, host, path = _manifest_head(image, tag, username, password, insecure, timeout)
+    if response.status == 404:
+        raise RegistryError(f"{path}:{tag} does not exist in the registry {host} (HTTP 404)")
+    if response.status != 200:
+        raise _refused(response, host, path, tag)
+    digest = (response.headers.get("Docker-Content-Digest") or "").strip()
+    if not _DIGEST.fullmatch(digest):
+        shown = f"'{digest[:80]}'" if digest else "none"
         raise RegistryError(
-            f"the registry {host} refused access to {path} (HTTP {response.status}): "
-            "check the registry username and password"
+            f"the registry {host} answered for {path}:{tag} without a valid Docker-Content-Digest header "
+            f"(got {shown}), so the image it serves cannot be compared with what runs"
         )
-    raise RegistryError(f"the registry {host} answered HTTP {response.status} for {path}:{tag}")
+    return digest

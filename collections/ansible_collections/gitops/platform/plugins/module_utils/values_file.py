@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import io
-from typing import Any
+from typing import Any, Mapping
 
 try:
     from ruamel.yaml import YAML
@@ -26,6 +26,10 @@ except ImportError:  # pragma: no cover - reported by the module
 
 class ValuesFileError(Exception):
     """The file cannot be edited as asked; the message says why, for the user."""
+
+
+class KeyMissing(ValuesFileError):
+    """A key of the dotted path is not in the file (its parents are mappings)."""
 
 
 def _load(text: str) -> Any:
@@ -55,7 +59,7 @@ def _parent(data: Any, keys: list[str]) -> Any:
         if not isinstance(node, dict):
             raise ValuesFileError(f"'{where}' is not a mapping, so it has no key '{key}'")
         if key not in node:
-            raise ValuesFileError(f"key '{'.'.join(keys[: depth + 1])}' not found")
+            raise KeyMissing(f"key '{'.'.join(keys[: depth + 1])}' not found")
         if depth == len(keys) - 1:
             return node
         node = node[key]
@@ -153,3 +157,29 @@ def set_scalar(text: str, key_path: str, value: str) -> tuple[str, Any]:
             f"editing '{key_path}' in place would change other values; the file was left as it was"
         )
     return new_text, (None if previous is None else _plain(previous))
+
+
+def set_scalars(text: str, values: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+    """Return (new_text, previous_values) with each dotted key path of `values` set to its string.
+
+    The keys are set one after the other with set_scalar(), so each edit keeps its guarantees: only the
+    characters of that value change, and a re-parse proves nothing else did. A last re-parse of the result
+    against the original checks the whole: exactly these keys differ, and they hold the new values.
+    """
+    new_text = text
+    previous: dict[str, Any] = {}
+    for key_path, value in values.items():
+        new_text, previous[key_path] = set_scalar(new_text, key_path, value)
+
+    expected = copy.deepcopy(_plain(_load(text)))
+    for key_path, value in values.items():
+        keys = key_path.split(".")
+        node = expected
+        for key in keys[:-1]:
+            node = node[key]
+        node[keys[-1]] = value
+    if _plain(_load(new_text)) != expected:  # pragma: no cover - each set_scalar already proved its part
+        raise ValuesFileError(
+            f"editing {', '.join(values)} in place would change other values; the file was left as it was"
+        )
+    return new_text, previous

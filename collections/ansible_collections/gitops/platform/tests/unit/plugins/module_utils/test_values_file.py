@@ -3,9 +3,11 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.gitops.platform.plugins.module_utils.values_file import (
+    KeyMissing,
     ValuesFileError,
     get_scalar,
     set_scalar,
+    set_scalars,
 )
 
 VALUES = """\
@@ -88,3 +90,64 @@ def test_nothing_else_may_change():
     text = "base: &t a\nimage:\n  tag: *t\n"
     with pytest.raises(ValuesFileError):
         set_scalar(text, "image.tag", "b")
+
+
+PINNED = """\
+image:
+  tag: "0.1.0"  # the deployed version
+
+# -- Promotion state.
+promotion:
+  # -- Set by rollback.yml.
+  pin: ""
+other: {a: 1}
+"""
+
+
+@pytest.mark.parametrize(
+    ("values", "expected_lines", "previous"),
+    [
+        ({"image.tag": "1.0.0", "promotion.pin": "rolled back by alice: 5xx"},
+         ['  tag: "1.0.0"  # the deployed version', '  pin: "rolled back by alice: 5xx"'],
+         {"image.tag": "0.1.0", "promotion.pin": ""}),
+        ({"promotion.pin": "x"}, ['  tag: "0.1.0"  # the deployed version', '  pin: "x"'], {"promotion.pin": ""}),
+        ({"image.tag": "2.0.0"}, ['  tag: "2.0.0"  # the deployed version', '  pin: ""'], {"image.tag": "0.1.0"}),
+        ({}, ['  tag: "0.1.0"  # the deployed version', '  pin: ""'], {}),
+    ],
+)
+def test_set_scalars_changes_only_those_values(values, expected_lines, previous):
+    after, before = set_scalars(PINNED, values)
+    assert before == previous
+    changed = [line for old, line in zip(PINNED.splitlines(), after.splitlines()) if old != line]
+    assert len(after.splitlines()) == len(PINNED.splitlines())
+    assert len(changed) == len(values)
+    for line in expected_lines:
+        assert line in after.splitlines()
+    for key, value in values.items():
+        assert get_scalar(after, key) == value
+
+
+def test_set_scalars_back_and_forth_restores_the_text():
+    pinned = set_scalars(PINNED, {"image.tag": "1.0.0", "promotion.pin": "held"})[0]
+    assert set_scalars(pinned, {"image.tag": "0.1.0", "promotion.pin": ""})[0] == PINNED
+
+
+@pytest.mark.parametrize(
+    ("values", "error", "message"),
+    [
+        ({"image.tag": "1.0.0", "promotion.missing": "x"}, KeyMissing, "key 'promotion.missing' not found"),
+        ({"image.tag": "1.0.0", "other": "x"}, ValuesFileError, "holds a"),
+        ({"nothere.pin": "x"}, KeyMissing, "key 'nothere' not found"),
+    ],
+)
+def test_set_scalars_refuses_as_set_scalar_does(values, error, message):
+    with pytest.raises(error, match=message):
+        set_scalars(PINNED, values)
+
+
+def test_a_missing_key_is_told_apart_from_a_file_that_is_not_a_mapping():
+    with pytest.raises(KeyMissing):
+        get_scalar(PINNED, "promotion.nothere")
+    with pytest.raises(ValuesFileError) as raised:
+        get_scalar("- a\n", "promotion.pin")
+    assert not isinstance(raised.value, KeyMissing)
