@@ -28,7 +28,7 @@ if str(TESTS_DIR) not in sys.path:
 import k8s_schema  # noqa: E402, F401  (re-exported to the tests; needs the sys.path entry above)
 
 # Values files shipped with the chart, as `helm -f` arguments relative to the chart directory.
-VALUES_FILES = ("values.yaml", "values-staging.yaml", "values-production.yaml")
+VALUES_FILES = ("values.yaml", "values-dev.yaml", "values-staging.yaml", "values-production.yaml")
 
 
 def platform_versions() -> dict[str, Any]:

@@ -114,9 +114,48 @@ FIELD_CASES = [
     # Replicas and rollout.
     pytest.param((), (), (), "Deployment", "spec.replicas", 1, id="replicas-default"),
     pytest.param(("values-staging.yaml",), (), (), "Deployment", "spec.replicas", 2, id="replicas-staging"),
-    pytest.param(("values-production.yaml",), (), (), "Deployment", "spec.replicas", 3, id="replicas-production"),
+    pytest.param(("values-dev.yaml",), (), (), "Deployment", "spec.replicas", 1, id="replicas-dev"),
     pytest.param((), ("replicaCount=0",), (), "Deployment", "spec.replicas", 0, id="replicas-zero"),
     pytest.param((), (), (), "Deployment", "spec.revisionHistoryLimit", 3, id="revision-history"),
+    pytest.param((), (), (), "Deployment", "spec.progressDeadlineSeconds", 120, id="progress-deadline"),
+    pytest.param(("values-dev.yaml",), (), (), "Deployment", "spec.progressDeadlineSeconds", 45, id="progress-deadline-dev"),
+    # Each environment on its own node port (platform_environments maps them to the host).
+    pytest.param(("values-dev.yaml",), (), (), "Service", "spec.ports.0.nodePort", 30082, id="nodeport-dev"),
+    pytest.param(("values-staging.yaml",), (), (), "Service", "spec.ports.0.nodePort", 30081, id="nodeport-staging"),
+    pytest.param(("values-production.yaml",), (), (), "Service", "spec.ports.0.nodePort", 30080, id="nodeport-production"),
+    # Autoscaling in production: the HPA owns the replica count.
+    pytest.param(
+        ("values-production.yaml",),
+        (),
+        (),
+        "HorizontalPodAutoscaler",
+        "spec",
+        {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "demo-demo-flask-app"},
+         "minReplicas": 2, "maxReplicas": 4,
+         "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}],
+         "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}},
+        id="hpa-production",
+    ),
+    # Each environment's budget and container defaults.
+    pytest.param(
+        ("values-dev.yaml",),
+        (),
+        (),
+        "ResourceQuota",
+        "spec.hard",
+        {"requests.cpu": "500m", "requests.memory": "512Mi", "limits.cpu": "2", "limits.memory": "1Gi", "pods": "4"},
+        id="quota-dev",
+    ),
+    pytest.param(
+        ("values-production.yaml",),
+        (),
+        (),
+        "LimitRange",
+        "spec.limits",
+        [{"type": "Container", "default": {"cpu": "500m", "memory": "256Mi"},
+          "defaultRequest": {"cpu": "50m", "memory": "64Mi"}, "max": {"cpu": "1", "memory": "512Mi"}}],
+        id="limitrange-production",
+    ),
     pytest.param(
         (),
         (),
@@ -204,6 +243,8 @@ ABSENT_CASES = [
     pytest.param((), (), (), "Deployment", f"{POD}.tolerations", id="no-tolerations"),
     pytest.param((), ("shutdown.preStopSleepSeconds=0",), (), "Deployment", f"{CONTAINER}.lifecycle", id="prestop-off"),
     pytest.param(("values-production.yaml",), (), (), "PodDisruptionBudget", "spec.minAvailable", id="pdb-one-of-min-max"),
+    # With the autoscaler on, Argo CD's self-heal must not reset the replica count it chose.
+    pytest.param(("values-production.yaml",), (), (), "Deployment", "spec.replicas", id="hpa-no-replicas"),
 ]
 
 
@@ -225,12 +266,26 @@ def test_rendered_field_absent(
 # (values files, --set, --set-json, kinds rendered)
 KINDS_CASES = [
     pytest.param((), (), (), ["ConfigMap", "Deployment", "Service", "ServiceAccount"], id="default"),
-    pytest.param(("values-staging.yaml",), (), (), ["ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"], id="staging"),
+    pytest.param(
+        ("values-dev.yaml",),
+        (),
+        (),
+        ["ConfigMap", "Deployment", "LimitRange", "ResourceQuota", "Service", "ServiceAccount"],
+        id="dev",
+    ),
+    pytest.param(
+        ("values-staging.yaml",),
+        (),
+        (),
+        ["ConfigMap", "Deployment", "LimitRange", "PodDisruptionBudget", "ResourceQuota", "Service", "ServiceAccount"],
+        id="staging",
+    ),
     pytest.param(
         ("values-production.yaml",),
         (),
         (),
-        ["ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"],
+        ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "LimitRange", "PodDisruptionBudget", "ResourceQuota", "Service",
+         "ServiceAccount"],
         id="production",
     ),
     pytest.param((), ("serviceAccount.create=false",), ("config=null",), ["Deployment", "Service"], id="minimal"),

@@ -42,6 +42,15 @@ BAD_VALUES = [
     pytest.param("livenessProbe:\n  path: healthz\n", "does not match pattern", id="probe-path-relative"),
     pytest.param("shutdown:\n  preStopSleepSeconds: 61\n", "maximum: got 61, want 60", id="prestop-too-long"),
     pytest.param("shutdown:\n  drainSecs: 5\n", "additional properties 'drainSecs' not allowed", id="shutdown-typo"),
+    pytest.param("progressDeadlineSeconds: 0\n", "minimum: got 0, want 1", id="progress-deadline-zero"),
+    pytest.param("autoscaling:\n  targetCPUUtilizationPercentage: 150\n", "maximum: got 150, want 100", id="hpa-target-over-100"),
+    pytest.param("autoscaling:\n  minReplicas: 0\n", "minimum: got 0, want 1", id="hpa-min-zero"),
+    pytest.param("autoscaling:\n  enable: true\n", "additional properties 'enable' not allowed", id="hpa-typo"),
+    pytest.param('quota:\n  hard:\n    requests.cpu: "lots"\n', "'oneOf' failed, none matched", id="quota-quantity-invalid"),
+    pytest.param('quota:\n  hard:\n    Requests.CPU: "1"\n', "invalid propertyName 'Requests.CPU'", id="quota-resource-name"),
+    pytest.param('limitRange:\n  max:\n    gpu: "1"\n', "additional properties 'gpu' not allowed", id="limitrange-unknown-resource"),
+    pytest.param("promotion:\n  pin: true\n", "got boolean, want string", id="pin-not-string"),
+    pytest.param("promotion:\n  pinned: \"x\"\n", "additional properties 'pinned' not allowed", id="pin-typo"),
 ]
 
 
@@ -176,3 +185,18 @@ def test_schema_closes_every_object() -> None:
 
     visit(schema, "#")
     assert not open_objects
+
+
+def test_each_environment_has_its_values_file_and_node_port() -> None:
+    """platform_environments (which kind maps to host ports, and the smoke check asks) and the values files agree:
+    one values-<env>.yaml per environment, its Service on the environment's node port, its pin empty in git."""
+    platform = yaml.safe_load((CHART_DIR.parents[1] / "inventory" / "group_vars" / "all" / "platform.yml").read_text())
+    environments = platform["platform_environments"]
+    overlays = sorted(path.name for path in CHART_DIR.glob("values-*.yaml"))
+
+    assert overlays == sorted(f"values-{environment['name']}.yaml" for environment in environments)
+    for environment in environments:
+        values = yaml.safe_load((CHART_DIR / f"values-{environment['name']}.yaml").read_text(encoding="utf-8"))
+        assert values["service"]["nodePort"] == environment["nodeport"], environment["name"]
+        assert values["promotion"] == {"pin": ""}, environment["name"]
+    assert environments[-1]["nodeport"] == 30080  # production keeps the seed's node port
