@@ -36,8 +36,8 @@ prerequisites: venv ## Install and start Docker, install helm and kind, and the 
 up: venv ## Bootstrap the whole platform (ansible-playbook site.yml); GITOPS_REPO=<git URL>
 	ansible-playbook site.yml $(if $(GITOPS_REPO),-e platform_gitops_repo=$(GITOPS_REPO))
 
-status: venv ## Show nodes, Argo CD app state, pods and the served version
-	ansible-playbook playbooks/status.yml
+status: venv ## Per environment: tag in git and running, commit, sync, health, pin, autoscaler, served version; GITOPS_REPO=<git URL>
+	ansible-playbook playbooks/status.yml $(if $(GITOPS_REPO),-e platform_gitops_repo=$(GITOPS_REPO))
 
 teardown: venv ## Remove the Application, Argo CD, the pull secret and the cluster, in that order
 	ansible-playbook playbooks/teardown.yml

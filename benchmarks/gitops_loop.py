@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
-"""Benchmark the whole GitOps loop offline: bootstrap, no-op re-run, promotion and rollback to served.
+"""Benchmark the whole GitOps loop offline: bootstrap, no-op re-run, a release through the environments, a broken
+release reverted, production scaling under load, and a rollback.
 
 Each measure is a real run of the project's playbooks as a user or CI runs them (GITOPS_OFFLINE=true):
-  * `site.yml` from no platform (teardown first) to the app Healthy and served, images cached;
+  * `site.yml` from no platform (teardown first) to dev, staging and production Healthy and served, images cached;
   * `site.yml` again with nothing to do (changed must be 0);
-  * a release built and pushed (not timed), then `promote.yml -e argocd_refresh=true` until the new
-    version is served on http://127.0.0.1:30080/version;
-  * `rollback.yml -e argocd_refresh=true` until the previous version is served again.
-The platform is left running (--teardown removes it). Prints the table with the seed's figures and
-the targets beside the measurements; exits non-zero when a step fails.
+  * a release built and pushed (not timed), then promoted as release.yml does: `promote.yml` to dev, then
+    `-e promote_from=dev` to staging, then `-e promote_from=staging` with an approval to production, each with
+    `-e argocd_refresh=true`: from the start of the first promotion until production serves it;
+  * a broken release (its server never answers /readyz) promoted to dev: from the start of the promotion until
+    the playbook has reverted it in git and dev serves the previous release again;
+  * bounded load on production's URL (three request loops of 50 requests a second on loopback): from its start
+    until the HorizontalPodAutoscaler wants more pods (scripts/watch-autoscaler.py);
+  * `rollback.yml -e argocd_refresh=true` on dev until the previous version is served again (then unpinned).
+The platform is left running (--teardown removes it). Prints the table with the targets beside the measurements;
+exits non-zero when a step fails.
 """
 
 from __future__ import annotations
@@ -16,32 +22,65 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-from playbook_runs import changed, print_table, run
+from playbook_runs import ROOT, changed, print_table, run
 
-APP_URL = "http://127.0.0.1:30080/version"
+URLS = {"dev": "http://127.0.0.1:30082", "staging": "http://127.0.0.1:30081", "production": "http://127.0.0.1:30080"}
 SECRETS = Path.home() / ".config" / "gitops-platform"
+REGISTRY = "localhost:5001/demo-flask-app"
 
 
-def served_version() -> str:
+def served_version(environment: str) -> str:
     try:
-        with urllib.request.urlopen(APP_URL, timeout=2) as response:
+        with urllib.request.urlopen(f"{URLS[environment]}/version", timeout=2) as response:
             return json.load(response).get("version", "")
     except (OSError, ValueError):
         return ""
 
 
-def until_served(version: str, start: float, timeout: float = 300) -> float:
-    """Seconds from start until the app serves version (polling every 0.25 s)."""
-    while served_version() != version:
+def until_served(environment: str, version: str, start: float, timeout: float = 300) -> float:
+    """Seconds from start until the environment serves version (polling every 0.25 s)."""
+    while served_version(environment) != version:
         if time.perf_counter() - start > timeout:
-            raise SystemExit(f"version {version} was not served within {timeout:.0f} s")
+            raise SystemExit(f"{environment} did not serve version {version} within {timeout:.0f} s")
         time.sleep(0.25)
     return time.perf_counter() - start
+
+
+def build_broken(good: str, broken: str) -> None:
+    """The good release with a server that never answers /readyz, pushed as the broken release."""
+    dockerfile = f'FROM {REGISTRY}:{good}\nCMD ["python3", "-m", "http.server", "8000"]\n'
+    subprocess.run(["docker", "build", "--quiet", "--tag", f"{REGISTRY}:{broken}", "-"], input=dockerfile, text=True,
+                   check=True, capture_output=True)
+    subprocess.run(["docker", "push", "--quiet", f"{REGISTRY}:{broken}"], check=True, capture_output=True)
+
+
+def scale_out(env: dict) -> float:
+    """Seconds from the start of a bounded load on production until its autoscaler wants more pods."""
+    with tempfile.TemporaryDirectory() as work:
+        stop = Path(work) / "stop"
+        loops = [subprocess.Popen([sys.executable, str(ROOT / "scripts" / "request-loop.py"), f"{URLS['production']}/version",
+                                   "--rate=50", "--max-seconds=200", f"--stop-file={stop}", f"--out={work}/{n}.json"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for n in range(3)]
+        start = time.perf_counter()
+        try:
+            watch = subprocess.run([sys.executable, str(ROOT / "scripts" / "watch-autoscaler.py"), "--context=kind-gitops-demo",
+                                    "--namespace=demo-production", "--name=demo-flask-app-production", "--want=out",
+                                    "--timeout=180"], env=env, capture_output=True, text=True, check=False)
+            seconds = time.perf_counter() - start
+        finally:
+            stop.touch()
+            for loop in loops:
+                loop.wait(timeout=60)
+        if watch.returncode != 0:
+            raise SystemExit(f"production did not scale out: {watch.stderr.strip()}")
+        return seconds
 
 
 def main() -> int:
@@ -55,8 +94,8 @@ def main() -> int:
 
     run(["playbooks/teardown.yml"], env)
     seconds, out = run(["site.yml"], env)
-    rows.append(("site.yml cold, images cached, to app Healthy", f"{seconds:.0f} s", "<= 3 min", "5-7 min"))
-    initial = served_version()
+    rows.append(("site.yml cold with three environments, images cached", f"{seconds:.0f} s", "<= 3 min", "5-7 min"))
+    initial = served_version("dev")
 
     seconds, out = run(["site.yml"], env)
     rows.append(("site.yml re-run, nothing to do", f"{seconds:.0f} s, changed={changed(out)}",
@@ -70,16 +109,36 @@ def main() -> int:
     start = time.perf_counter()
     run(["playbooks/promote.yml", "-e", f"image_tag={args.tag}", "-e", "image_promotion_verify_image=true", *common],
         git_env)
-    rows.append(("promotion commit -> new version served", f"{until_served(args.tag, start):.0f} s", "<= 60 s",
-                 "10-15 min (3-min poll)"))
+    dev = until_served("dev", args.tag, start)
+    rows.append(("promotion to dev: commit -> new version served", f"{dev:.0f} s", "<= 60 s", "10-15 min (3-min poll)"))
+    run(["playbooks/promote.yml", "-e", "environment=staging", "-e", "promote_from=dev", *common], git_env)
+    run(["playbooks/promote.yml", "-e", "environment=production", "-e", "promote_from=staging",
+         "-e", "image_promotion_approved_by=benchmark", *common], git_env)
+    rows.append(("good release dev -> staging -> production (approved), to served in production",
+                 f"{until_served('production', args.tag, start):.0f} s", "<= 90 s", "-"))
+
+    broken = f"{args.tag}-broken"
+    build_broken(args.tag, broken)
+    start = time.perf_counter()
+    seconds, out = run(["playbooks/promote.yml", "-e", f"image_tag={broken}", "-e", "image_promotion_tag_policy=", *common],
+                       git_env, expect_failure=True)
+    if "was reverted" not in out:
+        sys.stderr.write(out[-3000:])
+        raise SystemExit("the broken release's promotion failed, but not by being reverted")
+    rows.append(("broken release: promotion start -> reverted in git, previous version served",
+                 f"{until_served('dev', args.tag, start):.0f} s", "<= 120 s", "-"))
+
+    rows.append(("HPA: load start -> scaled out", f"{scale_out(env):.0f} s", "<= 90 s", "-"))
 
     start = time.perf_counter()
-    run(["playbooks/rollback.yml", *common], git_env)
-    rows.append(("rollback -> old version served", f"{until_served(initial, start):.0f} s", "<= 60 s", "< 5 min"))
+    run(["playbooks/rollback.yml", "-e", "environment=dev", *common], git_env)
+    rows.append(("rollback of dev -> previous version served", f"{until_served('dev', initial, start):.0f} s", "<= 60 s",
+                 "< 5 min"))
+    run(["playbooks/unpin.yml", "-e", "environment=dev", "-e", "gitops_repo=http://127.0.0.1:8418/gitops.git"], git_env)
 
     if args.teardown:
         run(["playbooks/teardown.yml"], env)
-    print_table(rows, "offline, GITOPS_OFFLINE=true; promotion and rollback timed from the start of the playbook")
+    print_table(rows, "offline, GITOPS_OFFLINE=true; promotions and rollback timed from the start of the playbook")
     return 0
 
 

@@ -12,11 +12,16 @@ ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 
 
-def run(args: list[str], env: dict) -> tuple[float, str]:
-    """Run ansible-playbook from the project root; return its wall time and output, exit on failure."""
+def run(args: list[str], env: dict, expect_failure: bool = False) -> tuple[float, str]:
+    """Run ansible-playbook from the project root; return its wall time and output. Exit when it fails, or, with
+    expect_failure, when it does not."""
     start = time.perf_counter()
     result = subprocess.run([PLAYBOOK, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
+    if expect_failure:
+        if result.returncode == 0:
+            raise SystemExit(f"ansible-playbook {' '.join(args)} succeeded, a failure was expected")
+        return seconds, result.stdout
     if result.returncode != 0:
         sys.stderr.write(result.stdout[-4000:] + result.stderr[-2000:])
         raise SystemExit(f"ansible-playbook {' '.join(args)} failed (rc={result.returncode})")

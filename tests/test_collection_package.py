@@ -272,8 +272,9 @@ def test_status_role_by_fqcn_reports_what_does_not_answer(consumer: Consumer, tm
                             "--check")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Nodes        not reachable (" in run.stdout, run.stdout
-    assert "App pods     unknown (cluster not reachable)" in run.stdout
-    assert "Served       no answer from http://127.0.0.1:1/version (" in run.stdout
+    assert "ENVIRONMENT  GIT TAG" in run.stdout, run.stdout
+    assert "http://127.0.0.1:1/version  no answer (" in run.stdout
+    assert "Gitops repo  git: " in run.stdout
     assert "changed=0" in run.stdout and "failed=0" in run.stdout
 
 

@@ -90,8 +90,6 @@ def pod_ready(pod: dict) -> bool:
     return bool(containers) and all(container.get("ready") for container in containers)
 
 
-
-
 def _label(label: str, text: str) -> str:
     return f"{label:<{LABEL_WIDTH - 2}}  {text}"
 
@@ -254,7 +252,7 @@ def _git_reason(result: dict) -> str:
 
 def _table(rows: list[dict]) -> list[str]:
     """The rows under a heading, each column as wide as its widest cell; no line ends in spaces."""
-    grid = [[heading for _, heading in COLUMNS]] + [[_cell(row[key]) for key, _ in COLUMNS] for row in rows]
+    grid = [[heading for key, heading in COLUMNS]] + [[_cell(row[key]) for key, heading in COLUMNS] for row in rows]
     widths = [max(len(line[column]) for line in grid) for column in range(len(COLUMNS))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in grid]
 

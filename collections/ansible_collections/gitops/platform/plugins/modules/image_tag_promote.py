@@ -66,9 +66,9 @@ options:
     description:
       - What this commit is; sets the commit subject and an C(Action) trailer.
       - V(promote) - C(Promote <app> to <tag> in <env>); V(rollback) - C(Roll back <app> to <tag> in <env>);
-        V(auto-revert) - C(Revert <app> to <tag> in <env>) ending in "(automatic)", usually with O(expect_current) and
-        O(reverts); V(unpin) - C(Unpin <app> in <env>), which clears the pin (O(pin) defaults to V("") and may
-        not be anything else).
+        V(auto-revert) - C(Revert <app> to <tag> in <env>) ending in "(automatic)", usually with
+        O(expect_current) and O(reverts); V(unpin) - C(Unpin <app> in <env>), which clears the pin (O(pin)
+        defaults to V("") and may not be anything else).
     type: str
     choices: [promote, rollback, auto-revert, unpin]
     default: promote

@@ -120,7 +120,7 @@ errors:
   type: dict
   sample: {"helm/demo-flask-app/values-dev.yaml": "the file is not valid YAML: ..."}
 reason:
-  description: Why the repository could not be read, without the leading words of RV(msg).
+  description: Why the repository could not be read - the message without its leading words.
   returned: failure
   type: str
   sample: "could not clone http://127.0.0.1:8418/gitops.git (branch main): fatal: ... Check that the git server is reachable and the credentials are right"

@@ -11,18 +11,14 @@ URL = "http://localhost:30080/version"
 
 
 def test_platform_status_filter_reads_registered_results() -> None:
-    results = {
-        "nodes": {"resources": [{"metadata": {"name": "n1"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}]},
-        "application": {"api_found": False, "resources": []},
-        "pods": {"skipped": True},
-        "served": {"status": 200, "json": {"version": "0.2.0"}},
-    }
-    assert FILTERS["platform_status"](results, "demo", "demo", URL) == {
-        "nodes": "1/1 Ready: n1",
-        "application": "Argo CD is not installed (no Application CRD)",
-        "pods": "none in namespace demo",
-        "served": f"0.2.0 at {URL}",
-    }
+    results = {"nodes": {"resources": [{"metadata": {"name": "n1"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}]},
+               "applications": {"api_found": False, "resources": []}, "pods": {"skipped": True},
+               "served": {"results": [{"item": {"name": "dev"}, "status": 200, "json": {"version": "0.2.0"}}]}}
+    report = FILTERS["platform_status"](results, [{"name": "dev", "nodeport": 30080}], "demo", "demo")
+    assert report["nodes"] == "1/1 Ready: n1"
+    assert report["notes"][0] == "Argo CD      not installed (no Application CRD)"
+    row = report["environments"][0]
+    assert (row["sync"], row["pods"], row["served"], row["url"]) == ("?", "?", "0.2.0", URL)
 
 
 @pytest.mark.parametrize(
