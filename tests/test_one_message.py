@@ -50,7 +50,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 CLOSED = "https://127.0.0.1:1"
 CONTEXT = "test"
-APP = "demo-flask-app"  # platform_chart: the Application's name
+APP = "demo-flask-app-dev"  # <platform_chart>-<first environment>: the dev Application's name
+DEV = ("-e", "environment=dev")  # argocd-refresh.yml for dev alone
 FINALIZER = "resources-finalizer.argocd.argoproj.io"
 
 # A failed task prints `fatal: [host]: FAILED! => ...`; a failed loop item `failed: [host] (item=...) => ...`.
@@ -76,7 +77,9 @@ def _crd(name: str) -> dict:
 
 def _application(**meta: object) -> dict:
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-            "metadata": {"name": APP, "namespace": "argocd", **meta},
+            "metadata": {"name": APP, "namespace": "argocd",
+                         "labels": {"app.kubernetes.io/managed-by": "gitops-platform", "app.kubernetes.io/part-of": "demo-flask-app"},
+                         **meta},
             "spec": {"source": {"repoURL": "http://example.invalid/x.git"}},
             "status": {"sync": {"status": "OutOfSync"}, "health": {"status": "Progressing"}}}
 
@@ -164,10 +167,10 @@ FAILURES = [
          ("does not answer", "connection refused", "create it first")),
     Case("argocd-cluster-down", "playbooks/argocd.yml", MANIFEST_ARG,
          ("does not answer", "connection refused", "create it first")),
-    Case("refresh-cluster-down", "playbooks/argocd-refresh.yml", (),
+    Case("refresh-cluster-down", "playbooks/argocd-refresh.yml", DEV,
          (f"could not refresh application argocd/{APP}", "connection refused", "playbooks/cluster.yml")),
     Case("refresh-wait-cluster-down", "playbooks/argocd-refresh.yml",
-         ("-e", "argocd_app_refresh=false", "-e", "argocd_refresh_timeout=2"),
+         (*DEV, "-e", "argocd_app_refresh=false", "-e", "argocd_refresh_timeout=2"),
          (f"application argocd/{APP} was not synced and healthy after 2s", "connection refused",
           "playbooks/cluster.yml")),
     Case("cluster-existing-down", "playbooks/cluster.yml", ("-e", "platform_cluster_provider=existing"),
@@ -194,11 +197,12 @@ FAILURES = [
          ("-e", '{"platform_environments": [{"name": "dev", "nodeport": 1}]}', "-e", "smoke_wait_timeout=2"),
          ("http://localhost:1/healthz did not answer 200 within 2s", "connection refused", "playbooks/status.yml")),
     # Waits that run out of time against an API server that never reconciles ("Unknown error").
-    Case("refresh-never-syncs", "playbooks/argocd-refresh.yml", ("-e", "argocd_refresh_timeout=2"),
+    Case("refresh-never-syncs", "playbooks/argocd-refresh.yml", (*DEV, "-e", "argocd_refresh_timeout=2"),
          (f"application argocd/{APP} was not synced and healthy after 2s", "sync=outofsync", "kubectl -n argocd"),
          api="fake", seed=(_application(),)),
     Case("app-never-syncs", "playbooks/app.yml", ("-e", "argocd_app_wait_timeout=2"),
-         (f"application argocd/{APP} was not synced and healthy after 2s", "sync=unknown", "kubectl -n argocd"),
+         (f"application argocd/{APP}, demo-flask-app-staging, demo-flask-app-production was not synced and healthy after 2s",
+          f"{APP}: sync=unknown", "kubectl -n argocd"),
          api="fake", seed=(KUBE_SYSTEM, *ARGO_CRDS)),
     Case("argocd-crds-never-established", "playbooks/argocd.yml", (*MANIFEST_ARG, "-e", "argocd_wait_timeout=1"),
          ("argo cd crds were not established within 1s: applications.argoproj.io", "kubectl get crd"),
@@ -236,7 +240,7 @@ SUCCESSES = [
          api="fake", seed=(KUBE_SYSTEM, *ARGO_CRDS), on_store=_argo_cd_syncs),
     Case("app-check-mode", "playbooks/app.yml", ("--check", "--diff"),
          api="fake", seed=(KUBE_SYSTEM, *ARGO_CRDS)),
-    Case("refresh-syncs", "playbooks/argocd-refresh.yml", ("-e", "argocd_refresh_timeout=2"),
+    Case("refresh-syncs", "playbooks/argocd-refresh.yml", (*DEV, "-e", "argocd_refresh_timeout=2"),
          api="fake", seed=(_application(),), on_store=_argo_cd_syncs),
     Case("app-absent", "playbooks/app.yml", ("-e", "argocd_app_state=absent", "-e", "argocd_app_delete_timeout=1"),
          api="fake", seed=(KUBE_SYSTEM, *ARGO_CRDS, _application())),

@@ -69,11 +69,8 @@ def _truncate(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 3].rstrip() + "..."
 
 
-def reason(app: dict | None) -> str:
-    """Why the Application is not Healthy, in Argo CD's words: its health message, the failing resources'
-    messages, its conditions, or the last operation's message."""
-    if not app:
-        return "the Application does not exist"
+def _health_parts(app: dict) -> list:
+    """The Application's health message and those of its resources that are not Healthy."""
     status = app.get("status") or {}
     parts = []
     health_message = _dig(status, "health", "message", default="")
@@ -83,6 +80,16 @@ def reason(app: dict | None) -> str:
         health = resource.get("health") or {}
         if health.get("status") not in (None, "Healthy") and health.get("message"):
             parts.append(f"{resource.get('kind')}/{resource.get('name')}: {health['message']}")
+    return parts
+
+
+def reason(app: dict | None) -> str:
+    """Why the Application is not Healthy, in Argo CD's words: its health message, the failing resources'
+    messages, its conditions, or the last operation's message."""
+    if not app:
+        return "the Application does not exist"
+    status = app.get("status") or {}
+    parts = _health_parts(app)
     for condition in status.get("conditions") or []:
         if condition.get("message"):
             parts.append(f"{condition.get('type', 'Condition')}: {condition['message']}")
@@ -143,6 +150,12 @@ def to_apply(wanted: list, items: list | None) -> list:
 
 
 def lines(items: list | None, names: list) -> list:
-    """`<name>: <report>` for each of `names`, in order."""
+    """`<name>: <report>` for each of `names`, in order, followed by ` - <health messages>` of the Application and of
+    its resources that are not Healthy (the report already has the conditions and the operation's message)."""
     live = by_name(items)
-    return [f"{name}: {report(live.get(name))}" for name in names]
+    out = []
+    for name in names:
+        app = live.get(name)
+        health = _health_parts(app) if app else []
+        out.append(f"{name}: {report(app)}" + (f" - {_truncate('; '.join(dict.fromkeys(health)), 300)}" if health else ""))
+    return out

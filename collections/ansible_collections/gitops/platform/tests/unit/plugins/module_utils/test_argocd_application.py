@@ -94,6 +94,10 @@ def test_report_and_lines() -> None:
                            "repository not accessible")
     assert report(None) == "no such Application"
     assert lines([app], ["app-dev", "app-prod"]) == [f"app-dev: {report(app)}", "app-prod: no such Application"]
+    degraded = application(health="Degraded", resources=[
+        {"kind": "Deployment", "name": "app-dev", "health": {"status": "Degraded", "message": "exceeded its progress deadline"}}])
+    assert lines([degraded], ["app-dev"]) == [f"app-dev: {report(degraded)} - Deployment/app-dev: exceeded its progress deadline"]
+    assert lines([application(sync="OutOfSync")], ["app-dev"]) == [f"app-dev: {report(application(sync='OutOfSync'))}"]
 
 
 def test_pending_keeps_the_order_of_the_names() -> None:
