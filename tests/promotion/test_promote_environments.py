@@ -154,6 +154,19 @@ def test_an_automatic_revert_records_what_it_reverts_and_why(remote, tmp_path):
     assert "Action: auto-revert" in parsed
 
 
+def test_a_rollback_after_an_automatic_revert_skips_the_release_that_was_reverted(remote, tmp_path):
+    """1.0.0 -> 1.5.0 -> 2.0.0 (broken, reverted to 1.5.0): the tag before the current one is 1.0.0, not 2.0.0."""
+    seed(remote, tmp_path, values("1.0.0"))
+    assert promote(tmp_path, remote, "1.5.0").rc == 0
+    bad = promote(tmp_path, remote, "2.0.0")
+    assert promote(tmp_path, remote, "1.5.0", action="auto-revert", expect_current="2.0.0",
+                   reverts=bad.data["commit"], reason="Degraded").rc == 0
+    history = run_module("image_tag_history", {"repo": str(remote.path), "values_file": PROD}, tmp_path)
+    assert history.rc == 0, history.output
+    assert (history.data["current"], history.data["previous"]) == ("1.5.0", "1.0.0")
+    assert [entry["tag"] for entry in history.data["history"]] == ["1.5.0", "1.0.0"]
+
+
 def test_an_automatic_revert_never_reverts_a_newer_promotion(remote, tmp_path):
     seed(remote, tmp_path, values("3.0.0"))
     head = remote.head()

@@ -275,6 +275,11 @@ class GitClone:
         """Commits that touched `path`, newest first."""
         return self._git("log", "--format=%H", "--", path).split()
 
+    def reverted_commits(self, path: str) -> set:
+        """Commits that a later commit touching `path` reverted, by its `Reverts:` trailer (an automatic revert)."""
+        out = self._git("log", "--format=%(trailers:key=Reverts,valueonly,separator=%x20)", "--", path)
+        return set(out.split())
+
     def show(self, commit: str, path: str) -> str:
         return self._git("show", f"{commit}:{path}")
 

@@ -54,7 +54,9 @@ current:
   type: str
   sample: 064193f-33
 previous:
-  description: The most recent value different from RV(current); null when there is none.
+  description:
+    - The most recent value different from RV(current); null when there is none.
+    - Values set by a commit that an automatic revert undid (its C(Reverts) trailer) are skipped.
   returned: success
   type: str
   sample: 064193f-32
@@ -86,9 +88,13 @@ from ansible_collections.gitops.platform.plugins.module_utils.values_file import
 
 
 def read_history(git: GitClone, values_file: str, key: str, max_commits: int) -> list[dict]:
-    """Distinct successive values of `key`, newest first; commits where the key is absent are skipped."""
+    """Distinct successive values of `key`, newest first; commits where the key is absent are skipped, and so are
+    commits an automatic revert undid (a release that never became healthy is not one to go back to)."""
     history: list[dict] = []
+    reverted = git.reverted_commits(values_file)
     for commit in git.log_file(values_file)[:max_commits]:
+        if commit in reverted:
+            continue
         try:
             value = get_scalar(git.show(commit, values_file), key)
         except (GitError, ValuesFileError):
