@@ -10,7 +10,8 @@ import pytest
 
 from .conftest import CHART, playbook
 
-VALUES = f"helm/{CHART}/values.yaml"
+# Without -e environment a promotion goes to the first environment, dev.
+VALUES = f"helm/{CHART}/values-dev.yaml"
 STAGING = f"helm/{CHART}/values-staging.yaml"
 
 
@@ -34,7 +35,7 @@ def test_promotion_changes_only_the_tag_line_and_records_an_audit_trail(remote):
     changed = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:1] in "+-"]
     assert changed == ['-   tag: "0.1.0"', '+   tag: "064193f-32"']
     message = remote.message()
-    assert message.startswith("Promote demo-flask-app to 064193f-32\n")
+    assert message.startswith("Promote demo-flask-app to 064193f-32 in dev\n")
     for trailer in ("Action: promote", "Promoted-From: 0.1.0", "Promoted-To: 064193f-32",
                     f"Values-File: {VALUES}", "Source-Commit: 064193f2c1d8",
                     "CI-Run: https://ci.example.com/acme/app/actions/runs/32"):
@@ -79,8 +80,17 @@ def test_check_diff_shows_the_yaml_change_and_commits_nothing(remote):
         ({"image_tag": "1.2"}, "does not follow the tag policy"),
         ({"image_tag": "1.0.0", "environment": "../../etc"}, "is not a valid name"),
         ({"image_tag": "1.0.0", "chart": "../x"}, "is not a valid chart name"),
-        ({"image_tag": "1.0.0", "environment": "qa"}, "values-qa.yaml does not exist"),
+        ({"image_tag": "1.0.0", "environment": "qa"}, 'environment "qa" is not one of the environments: dev, staging, production'),
+        ({"image_tag": "1.0.0", "environment": "qa", "image_promotion_environments": []}, "values-qa.yaml does not exist"),
+        ({"image_tag": "1.0.0", "environment": "production"}, "promotion to production needs an approval"),
+        ({"image_tag": "1.0.0", "promote_from": "dev", "environment": "staging"}, "give either image_tag or promote_from"),
+        ({"promote_from": "staging", "environment": "staging"}, "promote_from names the environment promoted to"),
         ({"image_tag": "1.0.0", "gitops_branch": "nope"}, "branch 'nope' does not exist"),
+        # A deny window open all day, every day: the freeze the AppProject carries, refused with its window.
+        ({"image_tag": "1.0.0", "environment": "staging",
+          "platform_freeze_windows": [{"kind": "deny", "schedule": "0 0 * * *", "duration": "24h",
+                                       "namespaces": ["demo-staging"]}]},
+         'staging is frozen by sync window "deny 0 0 * * * for 24h (UTC)" from'),
     ],
 )
 def test_bad_input_fails_clearly_and_changes_nothing(remote, extra, message):
@@ -164,3 +174,42 @@ def test_rollback_without_history_says_so_and_changes_nothing(remote):
     assert run.rc != 0
     assert "there is nothing to roll back to" in flat(run.output)
     assert remote.head() == head
+
+
+def test_a_rollback_pins_the_environment_until_it_is_unpinned(remote):
+    """rollback.yml pins in its own commit; promote.yml refuses, committing nothing, until unpin.yml clears it."""
+    assert playbook("promote.yml", {"image_tag": "1.0.0", "gitops_repo": str(remote.path)}).rc == 0
+    run = playbook("rollback.yml", {"gitops_repo": str(remote.path), "image_promotion_reason": "errors up",
+                                    "image_promotion_actor": "alice"})
+    assert run.rc == 0, run.output
+    pinned = remote.show(VALUES)
+    assert tag_of(pinned) == "0.1.0"
+    assert 'pin: "rolled back to 0.1.0 by alice on ' in pinned and ': errors up"' in pinned
+    head = remote.head()
+
+    refused = playbook("promote.yml", {"image_tag": "1.1.0", "gitops_repo": str(remote.path)})
+    assert refused.rc != 0
+    assert "environment dev is pinned (rolled back to 0.1.0 by alice" in flat(refused.output)
+    assert "playbooks/unpin.yml -e environment=dev" in flat(refused.output)
+    assert remote.head() == head
+
+    unpinned = playbook("unpin.yml", {"gitops_repo": str(remote.path), "environment": "dev"})
+    assert unpinned.rc == 0, unpinned.output
+    assert 'pin: ""' in remote.show(VALUES) and tag_of(remote.show(VALUES)) == "0.1.0"
+    assert "Action: unpin" in remote.message()
+    assert playbook("promote.yml", {"image_tag": "1.1.0", "gitops_repo": str(remote.path)}).rc == 0
+    assert tag_of(remote.show(VALUES)) == "1.1.0"
+
+
+def test_a_promotion_may_unpin_in_its_own_commit(remote):
+    assert playbook("rollback.yml", {"gitops_repo": str(remote.path), "image_tag": "0.0.9"}).rc == 0
+    run = playbook("promote.yml", {"image_tag": "1.2.0", "gitops_repo": str(remote.path), "image_promotion_unpin": True})
+    assert run.rc == 0, run.output
+    assert tag_of(remote.show(VALUES)) == "1.2.0" and 'pin: ""' in remote.show(VALUES)
+
+
+def test_production_promotion_records_its_approval(remote):
+    run = playbook("promote.yml", {"image_tag": "1.3.0", "gitops_repo": str(remote.path), "environment": "production",
+                                   "image_promotion_approved_by": "release-manager"})
+    assert run.rc == 0, run.output
+    assert "Approved-By: release-manager" in remote.message().splitlines()
