@@ -131,7 +131,8 @@ def environments_of(environments: list, chart: str, namespace_prefix: str = "", 
             "name": name,
             "namespace": str(env.get("namespace") or (f"{namespace_prefix}-{name}" if namespace_prefix else name)),
             "application": str(env.get("application") or f"{chart}-{name}"),
-            "url": str(env.get("url") or version_url(url_pattern, name, env.get("nodeport"))),
+            # An environment's url is where it is served (platform_environments); its version is at /version.
+            "url": (str(env["url"]).rstrip("/") + "/version") if env.get("url") else version_url(url_pattern, name, env.get("nodeport")),
             "values_file": f"{chart_path}/values-{name}.yaml",
         })
     return out

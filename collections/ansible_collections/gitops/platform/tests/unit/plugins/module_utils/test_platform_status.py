@@ -230,7 +230,7 @@ def test_the_plan_is_the_report_of_no_reads() -> None:
             for row in plan["environments"]] == [
         {"name": "dev", "namespace": "demo-dev", "application": "demo-dev", "url": "http://dev.local:1/version",
          "values_file": DEV},
-        {"name": "qa", "namespace": "q", "application": "demo-qa", "url": "https://qa/v",
+        {"name": "qa", "namespace": "q", "application": "demo-qa", "url": "https://qa/v/version",
          "values_file": "helm/demo/values-qa.yaml"},
         {"name": "perf", "namespace": "demo-perf", "application": "demo-perf", "url": "",
          "values_file": "helm/demo/values-perf.yaml"},
