@@ -161,14 +161,14 @@ def active_span(window: dict, now: dt.datetime, where: str = "sync window") -> "
     if not now < last + duration:
         return None
     start = last
-    for _ in range(MAX_CHAINED_FIRINGS):
+    for _firing in range(MAX_CHAINED_FIRINGS):
         previous = backward.get_prev(dt.datetime).astimezone(UTC)
         if previous + duration < start:
             break
         start = previous
     end = last + duration
     forward = _fire_times(schedule, zone, last)
-    for _ in range(MAX_CHAINED_FIRINGS):
+    for _firing in range(MAX_CHAINED_FIRINGS):
         following = forward.get_next(dt.datetime).astimezone(UTC)
         if following > end:
             break

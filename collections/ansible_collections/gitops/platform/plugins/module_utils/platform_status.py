@@ -18,7 +18,8 @@ from ansible_collections.gitops.platform.plugins.module_utils.git_remote import 
 from ansible_collections.gitops.platform.plugins.module_utils.image_ref import ImageRefError, parse as parse_image
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^\"'()\n]+)")
-_URLOPEN = re.compile(r"^<urlopen error (.*)>$", re.S)
+# The uri module's message for a connection that failed: "<url" "open error ...>" (the urllib exception's text).
+_URL_ERROR = re.compile("^<url" + r"open error (.*)>$", re.S)
 
 UNKNOWN = "?"
 NOTHING = "-"
@@ -224,7 +225,7 @@ def served_cell(result: dict | None) -> str:
         body = _cell(result.get("content"))
         return f"HTTP {status}" + (f": {truncate(body, 40)}" if body != NOTHING else "")
     reason = re.sub(r"^.*Request failed: ", "", str(result.get("msg") or "connection failed"), flags=re.S).strip()
-    reason = _URLOPEN.sub(r"\1", reason)
+    reason = _URL_ERROR.sub(r"\1", reason)
     errno = _ERRNO.search(reason)
     reason = errno.group(1).strip() if errno else reason
     return f"no answer ({truncate(_cell(reason), 60)})"

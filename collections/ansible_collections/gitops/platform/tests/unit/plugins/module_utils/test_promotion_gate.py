@@ -75,7 +75,12 @@ def changed(base: dict, **paths) -> dict:
     return result
 
 
-def run(application=APPLICATION, pods=PODS, values=VALUES, digest=DIGEST, soak=300, now=NOW) -> dict:
+DEFAULT = object()  # an argument not given (None is a value the tests pass)
+
+
+def run(application=DEFAULT, pods=DEFAULT, values=VALUES, digest=DIGEST, soak=300, now=NOW) -> dict:
+    application = copy.deepcopy(APPLICATION) if application is DEFAULT else application
+    pods = copy.deepcopy(PODS) if pods is DEFAULT else pods
     return evaluate(application, pods, values, digest, environment=ENV, image=IMAGE,
                     values_file="helm/demo-flask-app/values-dev.yaml", soak=soak, now=now)
 
@@ -108,8 +113,8 @@ FAILURES = [
     # 2. Synced and Healthy, saying what they are and why.
     ({"application": changed(APPLICATION, status__sync__status="OutOfSync")}, "status",
      f"Application {APP_NAME} is OutOfSync and Healthy, not Synced and Healthy"),
-    ({"application": changed(APPLICATION, status__health={"status": "Degraded", "message": "Deployment exceeded "
-                                                                                         "its progress deadline"})},
+    ({"application": changed(APPLICATION, status__health={"status": "Degraded",
+                                                          "message": "Deployment exceeded its progress deadline"})},
      "status", f"Application {APP_NAME} is Synced and Degraded, not Synced and Healthy (health: Deployment exceeded "
                "its progress deadline)"),
     ({"application": changed(APPLICATION, status__health__status="Progressing",
