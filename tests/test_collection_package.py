@@ -141,8 +141,8 @@ def test_build_writes_nothing_into_the_source_tree(installed: Installed) -> None
 def test_collection_playbooks_import_by_their_new_names(installed: Installed) -> None:
     site = (installed.collections / "ansible_collections/gitops/platform/playbooks/site.yml").read_text()
     assert "import_playbook: prerequisites.yml" in site and "playbooks/" not in site.split("- name:", 1)[1]
-    promote = (installed.collections / "ansible_collections/gitops/platform/playbooks/promote.yml").read_text()
-    assert "import_playbook: argocd_refresh.yml" in promote
+    offline = (installed.collections / "ansible_collections/gitops/platform/playbooks/offline_images.yml").read_text()
+    assert "import_playbook: build_app_image.yml" in offline
 
 
 def test_roles_stay_inside_themselves(installed: Installed) -> None:
