@@ -215,13 +215,15 @@ def test_role_by_fqcn_promotes(consumer: Consumer, remote: Path) -> None:
 def test_collection_playbook_by_fqcn(consumer: Consumer, remote: Path) -> None:
     """promote.yml as CI calls it, from the collection: its plays read the shipped platform settings."""
     before = git("rev-parse", "main", cwd=remote).strip()
+    # environment= (empty): the chart's values.yaml, as the consumer's repository has no environments' files.
     run = consumer.run("ansible-playbook", "gitops.platform.promote", "-e", f"gitops_repo={remote}", "-e", "image_tag=2.0.0",
-                       "-e", "chart=demo", "--check", "--diff")
+                       "-e", "chart=demo", "-e", "environment=", "--check", "--diff")
     assert run.returncode == 0, run.stdout + run.stderr
     assert '+  tag: "2.0.0"' in run.stdout
     # The same playbook imported by FQCN into a consumer's own playbook.
     imported = consumer.playbook("---\n- name: Promote\n  ansible.builtin.import_playbook: gitops.platform.promote\n",
-                                 "-e", f"gitops_repo={remote}", "-e", "image_tag=2.0.1", "-e", "chart=demo", "--check")
+                                 "-e", f"gitops_repo={remote}", "-e", "image_tag=2.0.1", "-e", "chart=demo", "-e", "environment=",
+                                 "--check")
     assert imported.returncode == 0, imported.stdout + imported.stderr
     assert "would change image.tag from 0.1.0 to 2.0.1" in imported.stdout
     assert git("rev-parse", "main", cwd=remote).strip() == before
