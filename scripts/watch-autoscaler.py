@@ -7,8 +7,8 @@ and prints one JSON line per look: time, current and desired replicas, the Appli
     watch-autoscaler.py --context kind-gitops-demo --namespace demo-production --name demo-flask-app-production \
         --want out --timeout 180
 
---want out ends when the desired replicas exceed the autoscaler's minReplicas; --want back when the current
-replicas are at minReplicas again. Exit 0 then, with a last line {"replicas", "at", "looks"}; 1 as soon as a look
+--want out ends when the desired replicas exceed the autoscaler's minReplicas; --want back when the desired and
+the current replicas are at minReplicas again. Exit 0 then, with a last line {"replicas", "at", "looks"}; 1 as soon as a look
 finds the Application not Synced (self-heal fighting the autoscaler would show here); 2 on timeout.
 """
 
@@ -60,7 +60,9 @@ def main() -> int:
         if state["sync"] != "Synced":
             print(f"look {looks}: the Application is {state['sync']}, not Synced", file=sys.stderr)
             return 1
-        done = state["desired"] > state["min"] if args.want == "out" else state["current"] == state["min"]
+        # The status's current count trails a decision by one sync of the autoscaler: back needs both at the floor.
+        done = (state["desired"] > state["min"] if args.want == "out"
+                else state["desired"] == state["current"] == state["min"])
         if done:
             print(json.dumps({"replicas": state["desired"] if args.want == "out" else state["current"],
                               "at": state["at"], "looks": looks}))
