@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import unicodedata
 from typing import Callable, Mapping, Sequence
 
@@ -372,6 +375,18 @@ def ansible_git_runner(module, workdir: str) -> Runner:
         extra = {"GIT_ASKPASS": helper, "GITOPS_GIT_USERNAME": module.params.get("git_username") or "",
                  "GITOPS_GIT_PASSWORD": module.params["git_password"]}
     return git_runner(module.params.get("git_timeout") or DEFAULT_GIT_TIMEOUT, extra_env=extra)
+
+
+@contextlib.contextmanager
+def module_clone(module, prefix: str):
+    """A GitClone (not cloned yet) of the module's repo and branch in a new temporary directory, which goes,
+    askpass helper and all, when the block ends."""
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield GitClone(ansible_git_runner(module, workdir), module.params["repo"], module.params["branch"],
+                       os.path.join(workdir, "repo"), "", "")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def gitops_repo_argument_spec() -> dict:

@@ -18,21 +18,15 @@ description:
 version_added: "0.1.0"
 author: gitops platform maintainers (!UNKNOWN)
 extends_documentation_fragment:
+  - gitops.platform.gitops_repo.git
   - gitops.platform.gitops_repo
   - ansible.builtin.action_common_attributes
+  - gitops.platform.gitops_repo.read_only
 options:
   max_commits:
     description: How many commits that touched the file to read, newest first.
     type: int
     default: 100
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads, so check mode runs it as usual.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""
@@ -68,17 +62,12 @@ history:
   sample: [{"tag": "064193f-33", "commit": "5d1f0c3"}, {"tag": "064193f-32", "commit": "a1b2c3d"}]
 """
 
-import os
-import shutil
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.gitops.platform.plugins.module_utils.git_remote import (
-    GitClone,
     GitError,
-    ansible_git_runner,
     git_request_error,
     gitops_repo_argument_spec,
+    module_clone,
 )
 from ansible_collections.gitops.platform.plugins.module_utils.values_file import (
     HAS_RUAMEL,
@@ -124,15 +113,12 @@ def main() -> None:
     if problem:
         module.fail_json(msg=f"Could not read the tag history: {problem}")
 
-    workdir = tempfile.mkdtemp(prefix="gitops-history-")
     try:
-        git = GitClone(ansible_git_runner(module, workdir), params["repo"], params["branch"], os.path.join(workdir, "repo"), "", "")
-        git.clone(depth=params["max_commits"] * 4)
-        history = read_history(git, params["values_file"], params["key"], params["max_commits"])
+        with module_clone(module, "gitops-history-") as git:
+            git.clone(depth=params["max_commits"] * 4)
+            history = read_history(git, params["values_file"], params["key"], params["max_commits"])
     except GitError as exc:
         module.fail_json(msg=f"Could not read the tag history: {exc}")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
     if not history:
         module.fail_json(msg=f"{params['values_file']} has no '{params['key']}' in the history of {params['branch']}")

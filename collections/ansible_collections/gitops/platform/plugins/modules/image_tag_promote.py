@@ -34,6 +34,7 @@ description:
 version_added: "0.1.0"
 author: gitops platform maintainers (!UNKNOWN)
 extends_documentation_fragment:
+  - gitops.platform.gitops_repo.git
   - gitops.platform.gitops_repo
   - ansible.builtin.action_common_attributes
 options:

@@ -26,8 +26,10 @@ description:
 version_added: "0.3.0"
 author: gitops platform maintainers (!UNKNOWN)
 extends_documentation_fragment:
+  - gitops.platform.gitops_repo.git
   - gitops.platform.gitops_repo
   - ansible.builtin.action_common_attributes
+  - gitops.platform.gitops_repo.read_only
 options:
   application:
     description:
@@ -74,14 +76,6 @@ options:
       - Empty means the controller's clock.
     type: str
     default: ""
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads, so check mode runs it as usual.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 seealso:
   - module: gitops.platform.image_tag_promote
 """

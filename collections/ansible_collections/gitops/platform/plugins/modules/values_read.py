@@ -21,29 +21,10 @@ description:
 version_added: "0.3.0"
 author: gitops platform maintainers (!UNKNOWN)
 extends_documentation_fragment:
+  - gitops.platform.gitops_repo.git
   - ansible.builtin.action_common_attributes
-requirements:
-  - git 2.32 or later on the controller
-  - ruamel.yaml
+  - gitops.platform.gitops_repo.read_only
 options:
-  repo:
-    description: The gitops repository, as a git URL or a local path.
-    type: str
-    required: true
-  git_username:
-    description:
-      - User for an HTTP(S) gitops repository. Prefer this and O(git_password) over credentials in
-        the URL, which would show up in logs.
-    type: str
-    default: ""
-  git_password:
-    description: Password or token for O(git_username); handed to git through an askpass helper, never on a command line.
-    type: str
-    default: ""
-  branch:
-    description: The branch to read; must be a valid git branch name (checked before cloning).
-    type: str
-    default: main
   files:
     description:
       - Paths of the files to read, relative to the repository's root.
@@ -56,25 +37,6 @@ options:
     type: list
     elements: str
     default: [image.tag]
-  git_timeout:
-    description:
-      - Seconds any one git command may run before it is stopped and the module fails, so that a server
-        that accepts the connection and then hangs cannot block the run.
-      - Independently, git abandons a transfer slower than 1000 bytes per second for 30 seconds.
-    type: int
-    default: 120
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads, so check mode runs it as usual.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-notes:
-  - Git runs without the user's and the system's git configuration (no global hooks, credential helpers,
-    URL rewrites or filters) and without any hooks; HTTP credentials come only from O(git_username) and
-    O(git_password).
 seealso:
   - module: gitops.platform.image_tag_history
 """
@@ -127,18 +89,15 @@ reason:
 """
 
 import os
-import shutil
-import tempfile
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.gitops.platform.plugins.module_utils.git_remote import (
-    GitClone,
     GitError,
     UnsafePath,
-    ansible_git_runner,
     branch_error,
     gitops_repo_argument_spec,
+    module_clone,
     path_in_clone,
     repo_path_error,
 )
@@ -218,17 +177,13 @@ def main() -> None:
     if problem:
         module.fail_json(msg=f"Could not read the values files: {problem}", reason=problem)
 
-    workdir = tempfile.mkdtemp(prefix="gitops-values-")
     try:
-        git = GitClone(ansible_git_runner(module, workdir), params["repo"], params["branch"],
-                       os.path.join(workdir, "repo"), "", "")
-        git.clone(depth=1)
-        commit = git.head()
-        found = read_files(git.workdir, params["files"], params["keys"])
+        with module_clone(module, "gitops-values-") as git:
+            git.clone(depth=1)
+            commit = git.head()
+            found = read_files(git.workdir, params["files"], params["keys"])
     except GitError as exc:
         module.fail_json(msg=f"Could not read the values files: {exc}", reason=str(exc))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
     module.exit_json(changed=False, commit=commit, **found)
 
