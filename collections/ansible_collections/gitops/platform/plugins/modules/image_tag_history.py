@@ -64,6 +64,7 @@ history:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.gitops.platform.plugins.module_utils.git_remote import (
+    GitClone,
     GitError,
     git_request_error,
     gitops_repo_argument_spec,
