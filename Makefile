@@ -33,7 +33,7 @@ $(VENV)/.installed: requirements.txt app/requirements.txt
 prerequisites: venv ## Install and start Docker, install helm and kind, and the test tools kubeconform and actionlint (offline: built from source)
 	ansible-playbook playbooks/prerequisites.yml -e '{"host_prereqs_tools": ["helm", "kind", "kubeconform", "actionlint"]}'
 
-up: venv ## Bootstrap the whole platform (ansible-playbook site.yml); GITOPS_REPO=<git URL>
+up: bundle ## Bootstrap the whole platform (ansible-playbook site.yml); GITOPS_REPO=<git URL>
 	ansible-playbook site.yml $(if $(GITOPS_REPO),-e platform_gitops_repo=$(GITOPS_REPO))
 
 status: venv ## Per environment: tag in git and running, commit, sync, health, pin, autoscaler, served version; GITOPS_REPO=<git URL>
@@ -51,7 +51,7 @@ lint: venv ## yamllint, ansible-lint (profile production), a syntax check of eve
 
 bundle: prerequisites ## Offline: Kubernetes, the kind node image, Argo CD's and the app's images, built from source (cached)
 	@if [ "$(GITOPS_OFFLINE)" = true ]; then \
-	  ansible-playbook playbooks/offline-images.yml -e offline_images_recheck=true; \
+	  python scripts/build-images.py; \
 	else echo "bundle: online, nothing to build (kind and Argo CD images are pulled)"; fi
 
 pytest: bundle ## Unit, app, chart, image, promotion and offline-bundle tests (real Docker, git, helm)

@@ -26,7 +26,7 @@ STAMP = ".go-build.json"
 pytestmark = pytest.mark.skipif(GO is None, reason="Go is not installed (the module builds with it)")
 
 OPTIONS = ("name", "mode", "module", "version", "source", "requires", "binaries", "package_prefix", "packages", "tags",
-           "ldflags_x", "replace_local_with", "commit_fallback", "cgo", "overlay", "extra_recipe", "checks", "dest",
+           "ldflags_x", "replace_local_with", "commit_fallback", "cgo", "overlay", "module_files", "extra_recipe", "checks", "dest",
            "env", "jobs", "timeout", "force")
 
 def kubeconform(dest: Path, **changes) -> dict:
@@ -87,6 +87,27 @@ def test_build_then_cached_then_rebuilt_when_the_ldflags_change(tmp_path: Path) 
     assert changed["reason"] == "the recipe changed (ldflags_x)"
     assert version_of(binary) == f"{VERSION}+offline"
     assert json.loads((dest / STAMP).read_text())["recipe"] == changed["recipe"] != first["recipe"]
+
+
+def test_module_files_are_copied_beside_the_binaries_and_a_missing_copy_is_rebuilt(tmp_path: Path) -> None:
+    dest = tmp_path / "kubeconform"
+    copy = dest / "files" / "fixtures" / "valid.yaml"
+
+    first = run(tmp_path, kubeconform(dest, module_files=["fixtures/valid.yaml", "LICENSE"]))
+    assert first["changed"] and not first.get("failed"), first
+    assert first["files"] == {"fixtures/valid.yaml": str(copy), "LICENSE": str(dest / "files" / "LICENSE")}
+    assert "kind:" in copy.read_text() and "Apache License" in (dest / "files" / "LICENSE").read_text()
+
+    copy.unlink()
+    again = run(tmp_path, kubeconform(dest, module_files=["fixtures/valid.yaml", "LICENSE"]))
+    assert again["changed"] and again["reason"] == "files/fixtures/valid.yaml is missing", again
+    assert copy.is_file()
+
+    missing = run(tmp_path, kubeconform(tmp_path / "other", module_files=["deploy/nothing.yaml"]))
+    assert missing.get("failed") and missing["msg"] == (
+        f"kubeconform {VERSION}: module_files names deploy/nothing.yaml, which {MODULE}@{VERSION} does not have")
+    assert not (tmp_path / "other" / "bin" / "kubeconform").exists()  # refused before the build
+    assert not (tmp_path / "other" / STAMP).exists()
 
 
 def test_interrupted_build_is_rebuilt(tmp_path: Path) -> None:

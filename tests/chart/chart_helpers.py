@@ -30,6 +30,10 @@ import k8s_schema  # noqa: E402, F401  (re-exported to the tests; needs the sys.
 # Values files shipped with the chart, as `helm -f` arguments relative to the chart directory.
 VALUES_FILES = ("values.yaml", "values-dev.yaml", "values-staging.yaml", "values-production.yaml")
 
+# The VerticalPodAutoscaler's API, as `helm --api-versions` takes it: a cluster with the VPA CRDs serves it, and
+# Argo CD passes the cluster's API versions to helm. Without it the chart renders no VerticalPodAutoscaler.
+VPA_API = "autoscaling.k8s.io/v1/VerticalPodAutoscaler"
+
 
 def platform_versions() -> dict[str, Any]:
     return yaml.safe_load(VERSIONS_FILE.read_text(encoding="utf-8"))["platform_versions"]
@@ -80,11 +84,20 @@ class Helm:
             *self._value_args(values, sets, set_json),
         )
 
-    def template(self, values: Sequence[str | Path] = (), sets: Sequence[str] = (), set_json: Sequence[str] = ()) -> HelmResult:
-        return self._template(tuple(map(str, values)), tuple(sets), tuple(set_json))
+    def template(
+        self,
+        values: Sequence[str | Path] = (),
+        sets: Sequence[str] = (),
+        set_json: Sequence[str] = (),
+        api_versions: Sequence[str] = (),
+    ) -> HelmResult:
+        """`helm template`; api_versions are API versions the cluster serves besides the built-in ones."""
+        return self._template(tuple(map(str, values)), tuple(sets), tuple(set_json), tuple(api_versions))
 
     @cache  # noqa: B019  (the instance is a session-wide fixture; rendering is deterministic)
-    def _template(self, values: tuple[str, ...], sets: tuple[str, ...], set_json: tuple[str, ...]) -> HelmResult:
+    def _template(
+        self, values: tuple[str, ...], sets: tuple[str, ...], set_json: tuple[str, ...], api_versions: tuple[str, ...]
+    ) -> HelmResult:
         return self.run(
             "template",
             RELEASE,
@@ -93,12 +106,19 @@ class Helm:
             NAMESPACE,
             "--kube-version",
             self.kube_version,
+            *(arg for api_version in api_versions for arg in ("--api-versions", api_version)),
             *self._value_args(values, sets, set_json),
         )
 
-    def render(self, values: Sequence[str | Path] = (), sets: Sequence[str] = (), set_json: Sequence[str] = ()) -> list[dict[str, Any]]:
+    def render(
+        self,
+        values: Sequence[str | Path] = (),
+        sets: Sequence[str] = (),
+        set_json: Sequence[str] = (),
+        api_versions: Sequence[str] = (),
+    ) -> list[dict[str, Any]]:
         """Render and parse; fails the test when helm fails."""
-        return self.template(values, sets, set_json).objects()
+        return self.template(values, sets, set_json, api_versions).objects()
 
 
 def find_helm() -> str | None:

@@ -9,7 +9,7 @@ import hashlib
 from typing import Any
 
 import pytest
-from chart_helpers import VALUES_FILES, Helm, dig, find_object
+from chart_helpers import VALUES_FILES, VPA_API, Helm, dig, find_object
 
 POD = "spec.template.spec"
 CONTAINER = f"{POD}.containers.0"
@@ -263,13 +263,16 @@ def test_rendered_field_absent(
     assert key not in dig(obj, parent_path)
 
 
-# (values files, --set, --set-json, kinds rendered)
+# (values files, --set, --set-json, API versions the cluster serves besides the built-in ones, kinds rendered)
 KINDS_CASES = [
-    pytest.param((), (), (), ["ConfigMap", "Deployment", "Service", "ServiceAccount"], id="default"),
+    pytest.param((), (), (), (), ["ConfigMap", "Deployment", "Service", "ServiceAccount"], id="default"),
+    # Only production enables the VerticalPodAutoscaler: the other environments render none even where the cluster
+    # serves its API.
     pytest.param(
         ("values-dev.yaml",),
         (),
         (),
+        (VPA_API,),
         ["ConfigMap", "Deployment", "LimitRange", "ResourceQuota", "Service", "ServiceAccount"],
         id="dev",
     ),
@@ -277,24 +280,100 @@ KINDS_CASES = [
         ("values-staging.yaml",),
         (),
         (),
+        (VPA_API,),
         ["ConfigMap", "Deployment", "LimitRange", "PodDisruptionBudget", "ResourceQuota", "Service", "ServiceAccount"],
         id="staging",
     ),
+    # A cluster without the VPA CRDs: no VerticalPodAutoscaler, so the sync does not fail on an unknown kind.
     pytest.param(
         ("values-production.yaml",),
+        (),
         (),
         (),
         ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "LimitRange", "PodDisruptionBudget", "ResourceQuota", "Service",
          "ServiceAccount"],
         id="production",
     ),
-    pytest.param((), ("serviceAccount.create=false",), ("config=null",), ["Deployment", "Service"], id="minimal"),
+    pytest.param(
+        ("values-production.yaml",),
+        (),
+        (),
+        (VPA_API,),
+        ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "LimitRange", "PodDisruptionBudget", "ResourceQuota", "Service",
+         "ServiceAccount", "VerticalPodAutoscaler"],
+        id="production-vpa-api",
+    ),
+    pytest.param((), ("verticalPodAutoscaler.enabled=true",), (), (), ["ConfigMap", "Deployment", "Service", "ServiceAccount"], id="vpa-no-api"),
+    pytest.param((), ("serviceAccount.create=false",), ("config=null",), (), ["Deployment", "Service"], id="minimal"),
 ]
 
 
-@pytest.mark.parametrize(("values", "sets", "set_json", "kinds"), KINDS_CASES)
-def test_rendered_kinds(helm: Helm, values: tuple[str, ...], sets: tuple[str, ...], set_json: tuple[str, ...], kinds: list[str]) -> None:
-    assert sorted(obj["kind"] for obj in helm.render(values, sets, set_json)) == kinds
+@pytest.mark.parametrize(("values", "sets", "set_json", "api_versions", "kinds"), KINDS_CASES)
+def test_rendered_kinds(
+    helm: Helm,
+    values: tuple[str, ...],
+    sets: tuple[str, ...],
+    set_json: tuple[str, ...],
+    api_versions: tuple[str, ...],
+    kinds: list[str],
+) -> None:
+    assert sorted(obj["kind"] for obj in helm.render(values, sets, set_json, api_versions)) == kinds
+
+
+# (values files, --set, --set-json, dotted path, expected value): the VerticalPodAutoscaler, on a cluster that
+# serves its API.
+VPA_CASES = [
+    pytest.param(
+        ("values-production.yaml",),
+        (),
+        (),
+        "spec",
+        {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "demo-demo-flask-app"},
+         "updatePolicy": {"updateMode": "Off"},
+         "resourcePolicy": {"containerPolicies": [{"containerName": "demo-flask-app", "controlledResources": ["cpu", "memory"]}]}},
+        id="vpa-production",
+    ),
+    # Recommendations only: the HorizontalPodAutoscaler scales the same Deployment on CPU. A string, not YAML's false.
+    pytest.param(("values-production.yaml",), (), (), "spec.updatePolicy.updateMode", "Off", id="vpa-production-off"),
+    pytest.param(("values-production.yaml",), (), (), "metadata.name", "demo-demo-flask-app", id="vpa-name"),
+    pytest.param(
+        ("values-production.yaml",),
+        ("fullnameOverride=web",),
+        (),
+        "spec.targetRef",
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+        id="vpa-target-follows-fullname",
+    ),
+    pytest.param(
+        (),
+        ("verticalPodAutoscaler.enabled=true", "verticalPodAutoscaler.updateMode=Initial"),
+        (
+            'verticalPodAutoscaler.controlledResources=["memory"]',
+            'verticalPodAutoscaler.minAllowed={"memory":"64Mi"}',
+            'verticalPodAutoscaler.maxAllowed={"cpu":1,"memory":"512Mi"}',
+        ),
+        "spec",
+        {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "demo-demo-flask-app"},
+         "updatePolicy": {"updateMode": "Initial"},
+         "resourcePolicy": {"containerPolicies": [{"containerName": "demo-flask-app", "controlledResources": ["memory"],
+                                                   "minAllowed": {"memory": "64Mi"}, "maxAllowed": {"cpu": 1, "memory": "512Mi"}}]}},
+        id="vpa-bounds",
+    ),
+]
+
+
+@pytest.mark.parametrize(("values", "sets", "set_json", "path", "expected"), VPA_CASES)
+def test_rendered_vpa_field(
+    helm: Helm,
+    values: tuple[str, ...],
+    sets: tuple[str, ...],
+    set_json: tuple[str, ...],
+    path: str,
+    expected: Any,
+) -> None:
+    obj = find_object(helm.render(values, sets, set_json, [VPA_API]), "VerticalPodAutoscaler")
+
+    assert dig(obj, path) == expected
 
 
 def test_service_account_default_when_not_created(helm: Helm) -> None:
@@ -313,7 +392,7 @@ def test_empty_tag_falls_back_to_app_version(helm: Helm, chart_metadata: dict[st
 
 @pytest.mark.parametrize("values_file", VALUES_FILES)
 def test_every_object_has_the_common_labels(helm: Helm, values_file: str, chart_metadata: dict[str, Any]) -> None:
-    for obj in helm.render([values_file]):
+    for obj in helm.render([values_file], api_versions=[VPA_API]):
         labels = obj["metadata"]["labels"]
         missing = [label for label in COMMON_LABELS if label not in labels]
         assert not missing, f"{obj['kind']} lacks {missing}"

@@ -46,6 +46,12 @@ BAD_VALUES = [
     pytest.param("autoscaling:\n  targetCPUUtilizationPercentage: 150\n", "maximum: got 150, want 100", id="hpa-target-over-100"),
     pytest.param("autoscaling:\n  minReplicas: 0\n", "minimum: got 0, want 1", id="hpa-min-zero"),
     pytest.param("autoscaling:\n  enable: true\n", "additional properties 'enable' not allowed", id="hpa-typo"),
+    pytest.param('verticalPodAutoscaler:\n  updateMode: "Auto"\n', "value must be one of", id="vpa-update-mode-enum"),
+    pytest.param("verticalPodAutoscaler:\n  updateMode: Off\n", "got boolean, want string", id="vpa-update-mode-unquoted-off"),
+    pytest.param('verticalPodAutoscaler:\n  updatemode: "Off"\n', "additional properties 'updatemode' not allowed", id="vpa-typo"),
+    pytest.param("verticalPodAutoscaler:\n  controlledResources: [gpu]\n", "value must be one of", id="vpa-resource-enum"),
+    pytest.param('verticalPodAutoscaler:\n  minAllowed:\n    cpu: "lots"\n', "'oneOf' failed, none matched", id="vpa-quantity-invalid"),
+    pytest.param('verticalPodAutoscaler:\n  maxAllowed:\n    gpu: "1"\n', "additional properties 'gpu' not allowed", id="vpa-unknown-resource"),
     pytest.param('quota:\n  hard:\n    requests.cpu: "lots"\n', "'oneOf' failed, none matched", id="quota-quantity-invalid"),
     pytest.param('quota:\n  hard:\n    Requests.CPU: "1"\n', "invalid propertyName 'Requests.CPU'", id="quota-resource-name"),
     pytest.param('limitRange:\n  max:\n    gpu: "1"\n', "additional properties 'gpu' not allowed", id="limitrange-unknown-resource"),
@@ -79,6 +85,11 @@ GOOD_VALUES = [
     pytest.param('resources={"limits":{"cpu":1,"memory":"1Gi"},"requests":{"cpu":0.25,"memory":"128M"}}', id="numeric-quantities"),
     pytest.param("imagePullSecrets=[]", id="no-pull-secrets"),
     pytest.param('global={"anything":true}', id="global-for-subchart-use"),
+    pytest.param(
+        'verticalPodAutoscaler={"enabled":true,"updateMode":"InPlaceOrRecreate","controlledResources":["memory"],'
+        '"minAllowed":{"cpu":0.05,"memory":"64Mi"},"maxAllowed":{"cpu":1,"memory":"1Gi"}}',
+        id="vpa-every-field",
+    ),
 ]
 
 

@@ -9,6 +9,7 @@ second playbook run must report changed=0.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -40,6 +41,7 @@ CRICTL = VERSIONS["crictl"]
 CNI = VERSIONS["cni_plugins"]
 LPP = VERSIONS["local_path_provisioner"]
 KIND_IMAGES = VERSIONS["kind_images"]
+VPA = VERSIONS["vpa"]
 PLAYBOOK_TIMEOUT = 2 * 3600
 HASH_LABEL = "io.gitops-platform.image.recipe-sha256"
 
@@ -116,6 +118,10 @@ BINARIES = [
     ("crictl", CRICTL, "crictl", ["--version"], f"crictl version {CRICTL}"),
     ("local-path-provisioner", LPP, "local-path-provisioner", ["--version"], LPP),
     ("pause", PAUSE, "pause", ["-v"], f"pause {PAUSE}"),
+    ("metrics-server", VERSIONS["metrics_server"], "metrics-server", ["--version"], VERSIONS["metrics_server"]),
+    # No version flag: it logs its version, then fails without a cluster.
+    ("vertical-pod-autoscaler", VPA, "vpa-recommender", ["--v=1", "--kubeconfig=/nonexistent"],
+     f'version="{VPA.removeprefix("v")}"'),
     *[
         ("cni-plugins", CNI, plugin, [], f"CNI {plugin} plugin {CNI}")
         for plugin in ("host-local", "loopback", "ptp", "portmap", "bridge")
@@ -184,10 +190,18 @@ def test_kubeadm_images_are_exactly_the_control_plane_images_in_docker(bundle: P
     built = docker(
         "image", "ls", "--filter", f"label={HASH_LABEL}", "--format", "{{.Repository}}:{{.Tag}}"
     ).stdout.split()
-    # The metrics-server add-on is built too, under its release reference, but is no control-plane image.
-    addons = {VERSIONS["metrics_server_image"]}
+    # The add-ons (metrics-server, the VPA recommender) are built too, under their release references, but are
+    # no control-plane images.
+    addons = {VERSIONS["metrics_server_image"], VERSIONS["vpa_recommender_image"]}
     assert {ref for ref in built if ref.startswith("registry.k8s.io/")} - addons == wanted
     assert all(image_id(ref) for ref in wanted)
+
+
+def test_vpa_crds_are_the_pinned_release_file_from_the_module(bundle: Path) -> None:
+    crds = bundle / f"vertical-pod-autoscaler-{VPA}" / "files" / "deploy" / "vpa-v1-crd-gen.yaml"
+    assert hashlib.sha256(crds.read_bytes()).hexdigest() == VERSIONS["vpa_crd_sha256"][VPA]
+    names = [doc["metadata"]["name"] for doc in yaml.safe_load_all(crds.read_text()) if doc]
+    assert names == ["verticalpodautoscalercheckpoints.autoscaling.k8s.io", "verticalpodautoscalers.autoscaling.k8s.io"]
 
 
 def test_manifest_lists_every_image_with_its_docker_id(bundle: Path) -> None:

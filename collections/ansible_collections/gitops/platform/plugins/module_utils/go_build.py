@@ -90,6 +90,12 @@ def validate(spec: dict) -> None:
                 raise GoBuildError(
                     f"ldflags_x {key}: unknown placeholder {{{placeholder}}} (known: "
                     + ", ".join("{" + p + "}" for p in LDFLAGS_PLACEHOLDERS) + ", {dep:<module path>})")
+    for path in spec.get("module_files") or []:
+        parts = str(path).split("/")
+        if not path or path.startswith("/") or ".." in parts or "" in parts or "." in parts:
+            raise GoBuildError(f"module_files: {path!r} must be a plain path inside the module (no /, .. or empty part)")
+    if spec.get("module_files") and spec.get("source"):
+        raise GoBuildError("module_files are copied from a module's download; a local source has none")
     for name in spec["checks"]:
         if name != "default" and name not in spec["packages"]:
             raise GoBuildError(f"checks names {name!r}, which is no binary of this build (nor default)")
@@ -246,9 +252,12 @@ def go_environment(process_env: dict[str, str], go_env: dict[str, str], go_bin_d
 
 
 def recipe(spec: dict, go_target: dict[str, str], source_digest: str = "") -> dict:
-    """Everything that changes the binaries. Not in it: dest, jobs, force, timeout, checks (they run on
-    every run anyway) and environment variables that only locate things (LOCATION_ENV)."""
-    return {
+    """Everything that changes the binaries (and the module files copied beside them). Not in it: dest,
+    jobs, force, timeout, checks (they run on every run anyway) and environment variables that only locate
+    things (LOCATION_ENV). module_files enters only when given, so the recipes of components without any
+    keep their hash."""
+    files = {"module_files": list(spec["module_files"])} if spec.get("module_files") else {}
+    return files | {
         "revision": RECIPE_REVISION,
         "name": spec["name"],
         "mode": spec["mode"],

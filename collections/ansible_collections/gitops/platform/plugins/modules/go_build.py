@@ -139,6 +139,14 @@ options:
         Wrapper and tree mode. Their content enters the recipe.
     type: dict
     default: {}
+  module_files:
+    description:
+      - Files of the module (paths relative to its root) copied into C(<dest>/files/) after the build, for
+        what a deployment of the binaries needs besides them (the CustomResourceDefinitions of a
+        controller). They enter the recipe; a missing copy is rebuilt. Not with O(source).
+    type: list
+    elements: str
+    default: []
   extra_recipe:
     description:
       - Free data that enters the recipe hash, for inputs the module cannot see (the hash of files a role
@@ -288,6 +296,10 @@ bin_dir:
   description: The directory of the binaries, C(<dest>/bin).
   returned: always
   type: str
+files:
+  description: Path of each of O(module_files) (relative path to its copy in C(<dest>/files)).
+  returned: always
+  type: dict
 stamp:
   description: Path of the stamp file.
   returned: always
@@ -403,6 +415,7 @@ ARGUMENT_SPEC = dict(
     commit_fallback=dict(type="str", default=""),
     cgo=dict(type="bool", default=False),
     overlay=dict(type="dict", default={}),
+    module_files=dict(type="list", elements="str", default=[]),
     extra_recipe=dict(type="dict", default={}),
     checks=dict(type="dict", default={}),
     dest=dict(type="path", required=True),
@@ -432,10 +445,11 @@ class Build:
         self.bin_dir = os.path.join(self.dest, "bin")
         self.src_dir = os.path.join(self.dest, "src")
         self.stamp_path = os.path.join(self.dest, STAMP_NAME)
+        self.files_dir = os.path.join(self.dest, "files")
         self.scratch = scratch  # an empty working directory for go commands that need no module
         self.spec = {key: self.p[key] for key in (
             "name", "mode", "module", "version", "source", "requires", "tags", "ldflags_x", "replace_local_with",
-            "commit_fallback", "cgo", "overlay", "extra_recipe", "checks", "env")}
+            "commit_fallback", "cgo", "overlay", "module_files", "extra_recipe", "checks", "env")}
         self.spec["module"] = self.spec["module"] or ""
         self.spec["env"] = {k: str(v) for k, v in self.spec["env"].items()}
         self.spec["packages"] = resolve_packages(self.p["binaries"], self.p["package_prefix"], self.p["packages"])
@@ -617,6 +631,11 @@ class Build:
         else:
             downloaded = self._download()
         gomod, info = downloaded["gomod"], downloaded["info"]
+        # Before the build, so that a wrong path does not cost one.
+        absent = [path for path in self.p["module_files"]
+                  if not os.path.isfile(os.path.join(downloaded.get("Dir", ""), path))]
+        if absent:
+            raise GoBuildError(f"module_files names {', '.join(absent)}, which {self._module_query()} does not have")
         values = placeholders(self.p["version"], info, self.p["commit_fallback"])
         flags = ldflags(self.spec["ldflags_x"], values, gomod, self.p["replace_local_with"])
         common = ["-trimpath"] + (["-p", str(self.p["jobs"])] if self.p["jobs"] > 0 else []) \
@@ -630,6 +649,7 @@ class Build:
             partial = os.path.join(self.bin_dir, f".{name}.partial")
             self._timed(name, [self.go, "build"] + common + ["-o", partial, package], self.src_dir, self.build_env)
             os.replace(partial, os.path.join(self.bin_dir, name))
+        self._copy_module_files(downloaded.get("Dir", ""))
 
         problem = self._run_checks()
         if problem:
@@ -661,6 +681,14 @@ class Build:
             "module_dir": downloaded.get("Dir", ""),
             "msg": summary(self.p["name"], self.p["version"], self.durations, seconds, sizes) + f"; why: {reason}",
         }
+
+    def _copy_module_files(self, module_dir: str) -> None:
+        for relative in self.p["module_files"]:
+            origin = os.path.join(module_dir, relative)
+            target = os.path.join(self.files_dir, relative)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(origin, target + ".partial")
+            os.replace(target + ".partial", target)
 
     def _prepare_wrapper(self, upstream: dict) -> None:
         _remove_tree(self.src_dir)
@@ -728,10 +756,14 @@ class Build:
         result = {
             "binaries": {name: os.path.join(self.bin_dir, name) for name in self.packages},
             "bin_dir": self.bin_dir, "stamp": self.stamp_path, "recipe": self.hash,
+            "files": {path: os.path.join(self.files_dir, path) for path in self.p["module_files"]},
             "go_version": self.go_env.get("GOVERSION", ""),
         }
         stamp_text = self._read_stamp()
         problem = "forced" if self.p["force"] else stamp_problem(stamp_text, self.hash, self.recipe, self._sizes())
+        if problem is None:
+            missing = [path for path in self.p["module_files"] if not os.path.isfile(os.path.join(self.files_dir, path))]
+            problem = f"files/{missing[0]} is missing" if missing else None
         if problem is None:
             failed = self._run_checks()
             problem = f"a check failed: {failed}" if failed else None

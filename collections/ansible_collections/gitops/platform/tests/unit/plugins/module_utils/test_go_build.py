@@ -102,6 +102,7 @@ def test_recipe_hash_is_stable_and_ignores_key_order() -> None:
         ({"cgo": True}, {}, ""),
         ({"overlay": {"ui/index.html": "<p>placeholder</p>"}}, {}, ""),
         ({"extra_recipe": {"files": "abc"}}, {}, ""),
+        ({"module_files": ["deploy/crd.yaml"]}, {}, ""),
         ({"env": {"GOFLAGS": "-tags=x"}}, {}, ""),
         ({"env": {"GOEXPERIMENT": "boringcrypto"}}, {}, ""),
         ({}, {"GOVERSION": "go1.26.9"}, ""),
@@ -121,6 +122,8 @@ def test_recipe_changes_with_each_input(changes: dict, go_changes: dict, digest:
         {"env": {"GOMODCACHE": "/elsewhere", "GOPATH": "/p", "GOPROXY": "http://127.0.0.1:3000"}},
         {"env": {"GONOSUMDB": "*", "GOSUMDB": "off", "HOME": "/h", "https_proxy": "http://proxy:3128"}},
         {"checks": {"default": {"args": ["-v"], "expect": "x"}}},
+        # No module files: the recipes of components built before the option existed keep their hash.
+        {"module_files": []},
     ],
 )
 def test_recipe_ignores_locations_and_checks(changes: dict) -> None:
@@ -348,6 +351,12 @@ def test_check_problem(rc: int, output: str, expect: str, want_rc: int | None, p
         ({"ldflags_x": {"main.v": "{commmit}"}}, "unknown placeholder"),
         ({"ldflags_x": {"main v": "1"}}, "Go symbol path"),
         ({"checks": {"kubeconfrom": {"args": [], "expect": ""}}}, "no binary of this build"),
+        ({"module_files": ["../go.mod"]}, "plain path inside the module"),
+        ({"module_files": ["/etc/passwd"]}, "plain path inside the module"),
+        ({"module_files": ["deploy//crd.yaml"]}, "plain path inside the module"),
+        ({"module_files": [""]}, "plain path inside the module"),
+        ({"mode": "tree", "module": "", "version": "3.10", "source": "/src", "packages": {"p": "."},
+          "module_files": ["x.yaml"]}, "a local source has none"),
     ],
 )
 def test_validate_rejects(changes: dict, message: str) -> None:
@@ -365,6 +374,7 @@ def test_validate_rejects(changes: dict, message: str) -> None:
         {"mode": "tree", "module": "", "version": "3.10", "source": "/role/files/pause", "packages": {"pause": "."}},
         {"requires": ["github.com/other/mod"], "packages": {"x": "github.com/other/mod/cmd/x"}},
         {"checks": {"default": {"args": []}, "kubeconform": {"args": ["-v"]}}},
+        {"module_files": ["deploy/vpa-v1-crd-gen.yaml", "LICENSE"]},
     ],
 )
 def test_validate_accepts(changes: dict) -> None:
