@@ -8,7 +8,8 @@ while the offline bundle (Kubernetes and the other components) is built in the f
 if it is missing and stamps the cache. Warm, both halves only check their caches.
 
 The background half's output goes to build/logs/argocd-images.log; its last lines are printed when it fails.
-Exits with the first failure's code.
+Arguments are passed to every ansible-playbook run (`-e offline_bundle_force=true`). Exits with the first
+failure's code.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ def minutes(seconds: float) -> str:
     return f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
-def playbook(name: str, *extra: str) -> list[str]:
-    return ["ansible-playbook", str(ROOT / "playbooks" / name), *extra]
+def playbook(name: str) -> list[str]:
+    return ["ansible-playbook", str(ROOT / "playbooks" / name), *sys.argv[1:]]
 
 
 def main() -> int:
