@@ -21,7 +21,8 @@ COMMON_LABELS = (
     "helm.sh/chart",
 )
 
-# (values files, --set, --set-json, kind, dotted path, expected value)
+# (values files, --set, --set-json, kind, dotted path, expected value), rendered for a cluster that serves the
+# VerticalPodAutoscaler API as well as the built-in ones (the platform's does).
 FIELD_CASES = [
     # Pod security context: non-root uid/gid 1000, seccomp RuntimeDefault.
     pytest.param((), (), (), "Deployment", f"{POD}.securityContext.runAsNonRoot", True, id="pod-runAsNonRoot"),
@@ -214,6 +215,46 @@ FIELD_CASES = [
     pytest.param(("values-production.yaml",), (), (), "PodDisruptionBudget", "spec.maxUnavailable", 1, id="pdb-production"),
     # Names.
     pytest.param((), ("fullnameOverride=web",), (), "Service", "metadata.name", "web", id="fullname-override"),
+    # The VerticalPodAutoscaler (the cases render for a cluster that serves its API).
+    pytest.param(
+        ("values-production.yaml",),
+        (),
+        (),
+        "VerticalPodAutoscaler",
+        "spec",
+        {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "demo-demo-flask-app"},
+         "updatePolicy": {"updateMode": "Off"},
+         "resourcePolicy": {"containerPolicies": [{"containerName": "demo-flask-app", "controlledResources": ["cpu", "memory"]}]}},
+        id="vpa-production",
+    ),
+    # Recommendations only: the HorizontalPodAutoscaler scales the same Deployment on CPU. A string, not YAML's false.
+    pytest.param(("values-production.yaml",), (), (), "VerticalPodAutoscaler", "spec.updatePolicy.updateMode", "Off", id="vpa-production-off"),
+    pytest.param(("values-production.yaml",), (), (), "VerticalPodAutoscaler", "metadata.name", "demo-demo-flask-app", id="vpa-name"),
+    pytest.param(
+        ("values-production.yaml",),
+        ("fullnameOverride=web",),
+        (),
+        "VerticalPodAutoscaler",
+        "spec.targetRef",
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+        id="vpa-target-follows-fullname",
+    ),
+    pytest.param(
+        (),
+        ("verticalPodAutoscaler.enabled=true", "verticalPodAutoscaler.updateMode=Initial"),
+        (
+            'verticalPodAutoscaler.controlledResources=["memory"]',
+            'verticalPodAutoscaler.minAllowed={"memory":"64Mi"}',
+            'verticalPodAutoscaler.maxAllowed={"cpu":1,"memory":"512Mi"}',
+        ),
+        "VerticalPodAutoscaler",
+        "spec",
+        {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "demo-demo-flask-app"},
+         "updatePolicy": {"updateMode": "Initial"},
+         "resourcePolicy": {"containerPolicies": [{"containerName": "demo-flask-app", "controlledResources": ["memory"],
+                                                   "minAllowed": {"memory": "64Mi"}, "maxAllowed": {"cpu": 1, "memory": "512Mi"}}]}},
+        id="vpa-bounds",
+    ),
 ]
 
 
@@ -227,7 +268,7 @@ def test_rendered_field(
     path: str,
     expected: Any,
 ) -> None:
-    obj = find_object(helm.render(values, sets, set_json), kind)
+    obj = find_object(helm.render(values, sets, set_json, [VPA_API]), kind)
 
     assert dig(obj, path) == expected
 
@@ -318,62 +359,6 @@ def test_rendered_kinds(
     kinds: list[str],
 ) -> None:
     assert sorted(obj["kind"] for obj in helm.render(values, sets, set_json, api_versions)) == kinds
-
-
-# (values files, --set, --set-json, dotted path, expected value): the VerticalPodAutoscaler, on a cluster that
-# serves its API.
-VPA_CASES = [
-    pytest.param(
-        ("values-production.yaml",),
-        (),
-        (),
-        "spec",
-        {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "demo-demo-flask-app"},
-         "updatePolicy": {"updateMode": "Off"},
-         "resourcePolicy": {"containerPolicies": [{"containerName": "demo-flask-app", "controlledResources": ["cpu", "memory"]}]}},
-        id="vpa-production",
-    ),
-    # Recommendations only: the HorizontalPodAutoscaler scales the same Deployment on CPU. A string, not YAML's false.
-    pytest.param(("values-production.yaml",), (), (), "spec.updatePolicy.updateMode", "Off", id="vpa-production-off"),
-    pytest.param(("values-production.yaml",), (), (), "metadata.name", "demo-demo-flask-app", id="vpa-name"),
-    pytest.param(
-        ("values-production.yaml",),
-        ("fullnameOverride=web",),
-        (),
-        "spec.targetRef",
-        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-        id="vpa-target-follows-fullname",
-    ),
-    pytest.param(
-        (),
-        ("verticalPodAutoscaler.enabled=true", "verticalPodAutoscaler.updateMode=Initial"),
-        (
-            'verticalPodAutoscaler.controlledResources=["memory"]',
-            'verticalPodAutoscaler.minAllowed={"memory":"64Mi"}',
-            'verticalPodAutoscaler.maxAllowed={"cpu":1,"memory":"512Mi"}',
-        ),
-        "spec",
-        {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "demo-demo-flask-app"},
-         "updatePolicy": {"updateMode": "Initial"},
-         "resourcePolicy": {"containerPolicies": [{"containerName": "demo-flask-app", "controlledResources": ["memory"],
-                                                   "minAllowed": {"memory": "64Mi"}, "maxAllowed": {"cpu": 1, "memory": "512Mi"}}]}},
-        id="vpa-bounds",
-    ),
-]
-
-
-@pytest.mark.parametrize(("values", "sets", "set_json", "path", "expected"), VPA_CASES)
-def test_rendered_vpa_field(
-    helm: Helm,
-    values: tuple[str, ...],
-    sets: tuple[str, ...],
-    set_json: tuple[str, ...],
-    path: str,
-    expected: Any,
-) -> None:
-    obj = find_object(helm.render(values, sets, set_json, [VPA_API]), "VerticalPodAutoscaler")
-
-    assert dig(obj, path) == expected
 
 
 def test_service_account_default_when_not_created(helm: Helm) -> None:
