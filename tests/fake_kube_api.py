@@ -38,6 +38,10 @@ RESOURCES: dict[tuple[str, str], list[tuple[str, str, bool]]] = {
     ("apps", "v1"): [
         ("deployments", "Deployment", True),
         ("statefulsets", "StatefulSet", True),
+        ("daemonsets", "DaemonSet", True),
+    ],
+    ("apiregistration.k8s.io", "v1"): [
+        ("apiservices", "APIService", False),
     ],
     ("autoscaling", "v2"): [
         ("horizontalpodautoscalers", "HorizontalPodAutoscaler", True),
