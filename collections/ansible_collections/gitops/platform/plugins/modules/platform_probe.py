@@ -70,10 +70,9 @@ options:
         type: str
         default: ""
       password:
-        description: Password for basic authentication.
+        description: Password for basic authentication (never logged).
         type: str
         default: ""
-        no_log: true
       contains:
         description: Text the answer must contain; empty accepts any.
         type: str
@@ -133,7 +132,6 @@ from ansible_collections.gitops.platform.plugins.module_utils.platform_probe imp
 
 try:
     from kubernetes import config as kube_config
-    from kubernetes.client import ApiClient
 except ImportError:
     HAS_KUBERNETES = False
     KUBERNETES_ERROR = traceback.format_exc()

@@ -66,13 +66,13 @@ def test_a_healthy_platform_has_no_problems_and_records_only_its_own_namespaces(
      "APIService v1beta1.metrics.k8s.io: MissingEndpoints"),
 ])
 def test_each_problem_is_named(change: dict, problem: str) -> None:
-    _, problems = probe(**(HEALTHY | change))
+    problems = probe(**(HEALTHY | change))[1]
     assert problems == [problem]
 
 
 def test_an_edited_secret_is_another_state() -> None:
-    before, _ = probe(**HEALTHY)
-    after, _ = probe(**(HEALTHY | {"secrets": [secret("demo-dev", "regcred", "8")]}))
+    before = probe(**HEALTHY)[0]
+    after = probe(**(HEALTHY | {"secrets": [secret("demo-dev", "regcred", "8")]}))[0]
     assert before["secrets"] != after["secrets"]
 
 
