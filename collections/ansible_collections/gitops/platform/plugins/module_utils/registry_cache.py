@@ -34,7 +34,7 @@ class CacheError(Exception):
 
 
 def _hex(digest: str) -> str:
-    algorithm, _, value = digest.partition(":")
+    algorithm, value = digest.partition(":")[::2]
     if algorithm != "sha256" or len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
         raise CacheError(f"not a sha256 digest: {digest!r}")
     return value

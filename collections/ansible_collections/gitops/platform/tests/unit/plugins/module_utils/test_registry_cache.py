@@ -19,14 +19,14 @@ MANIFEST = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distributio
 MEDIA_TYPE = MANIFEST["mediaType"]
 
 
-def write_entry(cache, manifest: dict = MANIFEST, blobs: tuple = (CONFIG, LAYER), image_id: str = digest(CONFIG)) -> str:
+def write_entry(cache, manifest: dict | None = None, blobs: tuple = (CONFIG, LAYER), image_id: str = digest(CONFIG)) -> str:
     for data in blobs:
         path = blob_path(str(cache), digest(data))
         (cache / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as handle:
             handle.write(data)
     (cache / "manifests").mkdir(parents=True, exist_ok=True)
-    text = json.dumps(manifest)
+    text = json.dumps(manifest or MANIFEST)
     with open(manifest_path(str(cache), image_id), "w", encoding="utf-8") as handle:
         json.dump({"mediaType": MEDIA_TYPE, "manifest": text}, handle)
     return text
