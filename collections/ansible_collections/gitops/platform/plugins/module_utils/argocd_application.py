@@ -6,6 +6,7 @@ waits on: converged (Synced and Healthy against its current spec, at a revision)
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
@@ -56,12 +57,26 @@ def converged(app: dict | None, expected_revision: str = "") -> bool:
             and REFRESH_ANNOTATION not in annotations)
 
 
+def _moment(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def degraded_at(app: dict | None, expected_revision: str) -> bool:
     """Argo CD has synced `expected_revision` and judged it Degraded (a rollout past its progress deadline, a
-    crash loop): waiting longer will not make it Healthy."""
-    return bool(app and expected_revision and revision(app).startswith(expected_revision)
-                and health_status(app) == "Degraded"
-                and _dig(app, "status", "operationState", "phase", default="") != "Running")
+    crash loop): waiting longer will not make it Healthy.
+
+    A health that last changed before that sync finished was judged on the revision before (a revert of a release
+    past its deadline stays Degraded until its rollout is seen): not a judgement of this one."""
+    if not (app and expected_revision and revision(app).startswith(expected_revision)
+            and health_status(app) == "Degraded"
+            and _dig(app, "status", "operationState", "phase", default="") != "Running"):
+        return False
+    changed = _moment(_dig(app, "status", "health", "lastTransitionTime", default=""))
+    synced = _moment(_dig(app, "status", "operationState", "finishedAt", default=""))
+    return not (changed and synced and changed < synced)
 
 
 def _truncate(text: str, length: int) -> str:

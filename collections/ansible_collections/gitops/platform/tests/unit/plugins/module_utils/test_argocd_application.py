@@ -53,6 +53,14 @@ def test_converged(app, revision, expected) -> None:
     assert converged(app, revision) is expected
 
 
+def degraded_since(changed: str, synced: str) -> dict:
+    """Degraded since `changed`, after a sync that finished at `synced`."""
+    app = application(health="Degraded")
+    app["status"]["health"]["lastTransitionTime"] = changed
+    app["status"]["operationState"]["finishedAt"] = synced
+    return app
+
+
 @pytest.mark.parametrize("app, revision, expected", [
     (application(health="Degraded"), "abc123", True),
     (application(health="Degraded"), "", False),
@@ -60,6 +68,11 @@ def test_converged(app, revision, expected) -> None:
     (application(health="Degraded", phase="Running"), "abc123", False),
     (application(health="Progressing"), "abc123", False),
     (None, "abc123", False),
+    # Judged after the sync finished: Degraded at this revision.
+    (degraded_since("2026-11-30T08:50:10Z", synced="2026-11-30T08:49:00Z"), "abc123", True),
+    # Still the judgement of the revision before (a revert right after a release past its deadline): not yet.
+    (degraded_since("2026-11-30T08:48:00Z", synced="2026-11-30T08:49:00Z"), "abc123", False),
+    (degraded_since("not a time", synced="2026-11-30T08:49:00Z"), "abc123", True),
 ])
 def test_degraded_at(app, revision, expected) -> None:
     assert degraded_at(app, revision) is expected
