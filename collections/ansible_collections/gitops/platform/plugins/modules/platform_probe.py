@@ -24,13 +24,7 @@ version_added: "0.4.0"
 author: gitops platform maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - gitops.platform.gitops_repo.read_only
 requirements:
   - kubernetes (the Python client)
 options:
