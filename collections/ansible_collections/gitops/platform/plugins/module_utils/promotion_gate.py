@@ -210,8 +210,9 @@ def evaluate(application: Any, pods: Any, values: Reader, registry_digest: Reade
         raise refuse("revision", f"{values_file} at {revision[:12]} carries no tag at '{key}'")
     tag = str(tag)
 
-    # 5. Every Ready pod runs :tag, pulled by the digest the registry names for it.
-    pod_list = _objects(pods)
+    # 5. Every Ready pod runs :tag, pulled by the digest the registry names for it. A pod being deleted is
+    # left out: it stays Ready through its pre-stop delay, after the rollout that replaced it has finished.
+    pod_list = [pod for pod in _objects(pods) if not _dig(pod, "metadata", "deletionTimestamp")]
     if not pod_list:
         raise refuse("pods", f"no pods of Application {name} were found in {environment}")
     ready = [pod for pod in pod_list if _ready(pod)]

@@ -40,7 +40,8 @@ options:
   pods:
     description:
       - The source environment's app pods, as M(kubernetes.core.k8s_info) returns them in C(resources).
-      - Pods that are not Ready are not judged (old pods on their way out); at least one must be Ready.
+      - Pods that are not Ready are not judged (old pods on their way out), nor pods being deleted (Ready
+        through their pre-stop delay); at least one must be Ready.
     type: list
     elements: dict
     default: []

@@ -43,10 +43,10 @@ APPLICATION = {
 
 
 def pod(name: str = "app-1", tag: str = TAG, digest: str = DIGEST, ready: bool = True,
-        registry: str = "localhost:5001", image_id: str | None = None) -> dict:
+        registry: str = "localhost:5001", image_id: str | None = None, terminating: bool = False) -> dict:
     image = f"{registry}/demo-flask-app:{tag}"
     return {
-        "metadata": {"name": name},
+        "metadata": {"name": name, **({"deletionTimestamp": "2024-05-01T12:09:58Z"} if terminating else {})},
         "spec": {"containers": [{"name": "app", "image": image}]},
         "status": {
             "phase": "Running",
@@ -212,6 +212,9 @@ PASSES = [
     # Pods that are not Ready are not judged (an old one on its way out); ones with a different registry name
     # (an in-cluster alias) are matched by tag and digest.
     ({"pods": [pod("new"), pod("old", tag="064193f-31", digest=OLD_DIGEST, ready=False)]},
+     {"gate": f"dev Synced+Healthy at 1a2b3c4d5e6f, 1 pod run {TAG} sha256:0123456789ab, soaked 600s (min 300s)"}),
+    # A pod being deleted stays Ready while its pre-stop delay lets the Service forget it: it is not judged.
+    ({"pods": [pod("new"), pod("old", tag="064193f-31", digest=OLD_DIGEST, terminating=True)]},
      {"gate": f"dev Synced+Healthy at 1a2b3c4d5e6f, 1 pod run {TAG} sha256:0123456789ab, soaked 600s (min 300s)"}),
     ({"pods": [pod("a", registry="kind-registry:5000")]},
      {"gate": f"dev Synced+Healthy at 1a2b3c4d5e6f, 1 pod run {TAG} sha256:0123456789ab, soaked 600s (min 300s)"}),
