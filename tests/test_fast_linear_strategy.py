@@ -85,6 +85,11 @@ PLAYBOOK = """\
       register: parent_2
       changed_when: false
 
+    - name: Report how many CPUs a command may run on
+      ansible.builtin.command: nproc
+      register: cpus
+      changed_when: false
+
     - name: Print the results
       ansible.builtin.debug:
         msg:
@@ -97,6 +102,7 @@ PLAYBOOK = """\
           rescued: "{{ rescued }}"
           ignored: "{{ [ignored.failed, ignored.rc] }}"
           one_interpreter: "{{ parent_1.stdout == parent_2.stdout }}"
+          cpus: "{{ cpus.stdout | int }}"
 """
 
 CLASS_PROBE = """\
@@ -165,14 +171,18 @@ def test_same_results_with_and_without_mitogen(tmp_path: Path) -> None:
     for host in ("first", "second"):
         assert with_mitogen["results"][host].pop("one_interpreter") is True, output_with
         assert without["results"][host].pop("one_interpreter") is False, output_without
+    # Every CPU this test may use, also for what a task starts (Mitogen's own policy confined it to one of two).
+    for host in ("first", "second"):
+        assert with_mitogen["results"][host]["cpus"] == len(os.sched_getaffinity(0)), output_with
     assert with_mitogen == without
     assert with_mitogen["results"]["first"] == {
         "echoed": "first", "changed": True, "picked": ["a-first", "c-first"], "second_only": True,
         "written": True, "rewritten": False, "rescued": 1, "ignored": [True, 3],
+        "cpus": len(os.sched_getaffinity(0)),
     }
     assert with_mitogen["results"]["second"]["second_only"] is False
     assert {host: {key: stats[key] for key in ("ok", "changed", "failures", "skipped", "rescued", "ignored")}
             for host, stats in with_mitogen["stats"].items()} == {
-        "first": {"ok": 9, "changed": 2, "failures": 0, "skipped": 1, "rescued": 1, "ignored": 1},
-        "second": {"ok": 10, "changed": 2, "failures": 0, "skipped": 0, "rescued": 1, "ignored": 1},
+        "first": {"ok": 10, "changed": 2, "failures": 0, "skipped": 1, "rescued": 1, "ignored": 1},
+        "second": {"ok": 11, "changed": 2, "failures": 0, "skipped": 0, "rescued": 1, "ignored": 1},
     }

@@ -5,6 +5,10 @@ Every task of a local play otherwise forks a worker and starts a new Python for 
 a task on a 2-core machine, which a no-op site.yml (some 300 tasks) spends mostly on overhead. Mitogen
 keeps one interpreter and runs the modules in it, several times faster. Without Mitogen (an Ansible
 installed without the project's requirements), this is plain `linear`, so playbooks run unchanged.
+
+Mitogen's CPU affinity policy is switched off. On a machine with 2 or 3 CPUs it keeps the first CPU for its
+multiplexer and confines every process a task starts to the others, for good: here that was one CPU for the
+Docker daemon that site.yml starts, and so for every container and kind node after it, and for every `go build`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ author: gitops platform maintainers (!UNKNOWN)
 """
 
 try:
+    import ansible_mitogen.affinity
     import ansible_mitogen.loaders
     import ansible_mitogen.strategy
 except ImportError:  # Mitogen is optional: fall back to the built-in strategy.
@@ -27,6 +32,8 @@ except ImportError:  # Mitogen is optional: fall back to the built-in strategy.
 
     StrategyModule = linear.StrategyModule
 else:
+    # The base Policy assigns nothing: every process keeps the CPUs it was started with.
+    ansible_mitogen.affinity.policy = ansible_mitogen.affinity.Policy()
 
     class StrategyModule(
         ansible_mitogen.strategy.StrategyMixin,
