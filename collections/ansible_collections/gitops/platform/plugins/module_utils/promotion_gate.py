@@ -9,7 +9,8 @@ The conditions are checked in a fixed order and the first that fails is the one 
 2. ``status`` - it is Synced and Healthy;
 3. ``operation`` - no sync operation is running or waiting to start;
 4. ``revision`` - the values file at the synced revision (read from git) carries a tag T;
-5. ``pods`` - every Ready pod runs an image tagged T, pulled by the digest that the registry names for T;
+5. ``pods`` - every Ready pod not being deleted runs an image tagged T, pulled by the digest that the registry
+   names for T;
 6. ``soak`` - it has been so for at least the soak time.
 
 evaluate() is pure: the git and registry reads come in as callables (or their answers as plain values), so

@@ -12,8 +12,8 @@ short_description: Decide whether the tag running in a source environment may be
 description:
   - Checks, in this order, that the source environment's Argo CD Application exists; that it is C(Synced) and
     C(Healthy); that no sync operation is running or requested; that the values file at the revision Argo CD
-    synced (read from the gitops repository) carries a tag T at O(key); that every Ready pod runs an image
-    tagged T whose digest (from the pod's C(status.containerStatuses[].imageID)) is the one the registry names
+    synced (read from the gitops repository) carries a tag T at O(key); that every Ready pod (not being deleted)
+    runs an image tagged T whose digest (from the pod's C(status.containerStatuses[].imageID)) is the one the registry names
     for O(image)C(:T); and that it has been so for at least O(soak) seconds.
   - "The first condition that does not hold fails the module with one message,
     C(Refusing to promote from <env>: <condition>. Nothing was committed.), and RV(failed_condition) says which."

@@ -6,9 +6,10 @@ a task on a 2-core machine, which a no-op site.yml (some 300 tasks) spends mostl
 keeps one interpreter and runs the modules in it, several times faster. Without Mitogen (an Ansible
 installed without the project's requirements), this is plain `linear`, so playbooks run unchanged.
 
-Mitogen's CPU affinity policy is switched off. On a machine with 2 or 3 CPUs it keeps the first CPU for its
-multiplexer and confines every process a task starts to the others, for good: here that was one CPU for the
-Docker daemon that site.yml starts, and so for every container and kind node after it, and for every `go build`.
+Mitogen's CPU affinity policy is switched off. It keeps one CPU (2-3 CPUs) or two (4 and more) for its own
+processes and confines every process a task starts to the others, for good: on this project's 2-CPU machine that
+was one CPU for the Docker daemon that site.yml starts, so for every container and kind node after it, and for
+every `go build`.
 """
 
 from __future__ import annotations
