@@ -11,7 +11,7 @@ snapshotter=$(containerd config dump 2>/dev/null | awk '
   cri && $1 == "snapshotter" { gsub(/"/, "", $3); print $3; exit }')
 snapshotter=${snapshotter:-overlayfs}
 ctr --namespace=k8s.io images check --snapshotter="$snapshotter" 2>/dev/null \
-  | awk 'NR > 1 && $NF == "false" { print $1 }' | grep -v '^import-' |
+  | awk 'NR > 1 && $NF == "false" { print $1 }' | grep -v -e '^import-' -e '^sha256:' |
 while read -r ref; do
   target=$(mktemp -d)
   if ctr --namespace=k8s.io images mount --snapshotter="$snapshotter" "$ref" "$target" > /dev/null 2>&1; then
