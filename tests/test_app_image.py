@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,25 +52,44 @@ def wait_until_healthy(base_url: str, container: str) -> None:
     pytest.fail(f"{container} did not answer /healthz within {START_TIMEOUT} s:\n{logs.stdout}{logs.stderr}")
 
 
-@pytest.fixture(scope="module")
-def image() -> Iterator[dict[str, str]]:
-    """Build the image with the playbook; yield its reference and baked-in version; remove the tag."""
-    version = f"0.0.0-test.{secrets.token_hex(4)}"
-    tag = version
+def build_image(version: str, *extra_vars: str) -> str:
+    """Build <IMAGE_NAME>:<version> with the playbook; return its reference."""
     ansible_playbook = Path(sys.executable).with_name("ansible-playbook")
     command = [
         str(ansible_playbook) if ansible_playbook.exists() else "ansible-playbook",
         str(PLAYBOOK),
         "-e", "app_image_offline=true",
         "-e", f"app_image_name={IMAGE_NAME}",
-        "-e", f"app_image_tag={tag}",
+        "-e", f"app_image_tag={version}",
         "-e", f"app_image_version={version}",
+        *(arg for extra in extra_vars for arg in ("-e", extra)),
     ]
     started = time.monotonic()
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
     assert result.returncode == 0, f"build failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
     print(f"image built by the playbook in {time.monotonic() - started:.1f} s")
-    reference = f"{IMAGE_NAME}:{tag}"
+    return f"{IMAGE_NAME}:{version}"
+
+
+@contextmanager
+def running(reference: str) -> Iterator[dict[str, str]]:
+    """Run an image on a loopback port that Docker picks; remove the container afterwards."""
+    name = f"demo-flask-app-test-{secrets.token_hex(4)}"
+    docker("run", "--detach", "--name", name, "--publish", "127.0.0.1::8000", reference)
+    try:
+        host_port = docker("port", name, "8000/tcp").stdout.split()[0]
+        base_url = f"http://{host_port}"
+        wait_until_healthy(base_url, name)
+        yield {"name": name, "url": base_url}
+    finally:
+        docker("rm", "--force", name, check=False)
+
+
+@pytest.fixture(scope="module")
+def image() -> Iterator[dict[str, str]]:
+    """Build the image with the playbook; yield its reference and baked-in version; remove the tag."""
+    version = f"0.0.0-test.{secrets.token_hex(4)}"
+    reference = build_image(version)
     try:
         yield {"reference": reference, "version": version}
     finally:
@@ -78,16 +98,8 @@ def image() -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def container(image: dict[str, str]) -> Iterator[dict[str, str]]:
-    """Run the image on a loopback port that Docker picks; remove the container afterwards."""
-    name = f"demo-flask-app-test-{secrets.token_hex(4)}"
-    docker("run", "--detach", "--name", name, "--publish", "127.0.0.1::8000", image["reference"])
-    try:
-        host_port = docker("port", name, "8000/tcp").stdout.split()[0]
-        base_url = f"http://{host_port}"
-        wait_until_healthy(base_url, name)
-        yield {"name": name, "url": base_url, **image}
-    finally:
-        docker("rm", "--force", name, check=False)
+    with running(image["reference"]) as started:
+        yield {**started, **image}
 
 
 def test_healthz(container: dict[str, str]) -> None:
@@ -165,3 +177,27 @@ def test_graceful_stop(image: dict[str, str]) -> None:
         assert "marked not ready" in docker("logs", name).stdout
     finally:
         docker("rm", "--force", name, check=False)
+
+
+def test_a_bad_release_built_with_faults_is_healthy_to_its_probes_and_bad_to_its_users(image: dict[str, str]) -> None:
+    version = f"{image['version']}-bad"
+    reference = build_image(version, "app_image_fault_error_rate=0.5", "app_image_fault_latency_ms=300")
+    try:
+        (info,) = json.loads(docker("image", "inspect", reference).stdout)
+        assert {"FAULT_ERROR_RATE=0.5", "FAULT_LATENCY_MS=300"} <= set(info["Config"]["Env"])
+        with running(reference) as bad:
+            assert http_get(f"{bad['url']}/readyz")[0] == 200
+            assert json.loads(http_get(f"{bad['url']}/version")[2])["version"] == version
+            statuses, slowest = [], 0.0
+            for _ in range(6):
+                started = time.monotonic()
+                try:
+                    statuses.append(http_get(f"{bad['url']}/")[0])
+                except urllib.error.HTTPError as error:
+                    statuses.append(error.code)
+                slowest = max(slowest, time.monotonic() - started)
+            assert sorted(statuses) == [200, 200, 200, 500, 500, 500] and slowest >= 0.3
+            metrics = http_get(f"{bad['url']}/metrics")[2]
+            assert 'http_requests_total{endpoint="/",method="GET",status="500"} 3.0' in metrics
+    finally:
+        docker("rmi", reference, check=False)

@@ -26,7 +26,7 @@ STAMP = ".go-build.json"
 pytestmark = pytest.mark.skipif(GO is None, reason="Go is not installed (the module builds with it)")
 
 OPTIONS = ("name", "mode", "module", "version", "source", "requires", "binaries", "package_prefix", "packages", "tags",
-           "ldflags_x", "replace_local_with", "commit_fallback", "cgo", "overlay", "module_files", "extra_recipe", "checks", "dest",
+           "ldflags_x", "replace_local_with", "commit_fallback", "cgo", "overlay", "prebuild", "module_files", "extra_recipe", "checks", "dest",
            "env", "jobs", "timeout", "force")
 
 def kubeconform(dest: Path, **changes) -> dict:
@@ -206,6 +206,47 @@ def test_tree_mode_builds_a_local_source_and_rebuilds_when_it_changes(tmp_path: 
     (source / "main.go").write_text(MAIN_GO.replace('"tiny "', '"tiny v"'))
     changed = run(tmp_path, dict(build, checks={"tiny": {"args": ["-v"], "expect": "tiny v3.10"}}))
     assert changed["changed"] and changed["reason"] == "the recipe changed (source)", changed
+
+
+EMBED_GO = """package main
+
+import (
+\t_ "embed"
+\t"fmt"
+)
+
+//go:embed static/index.html
+var index string
+
+func main() {
+\tfmt.Print(index)
+}
+"""
+
+
+def test_prebuild_generates_what_the_build_embeds_and_its_failure_is_reported(tmp_path: Path) -> None:
+    """The shape of a web UI built with npm before `go build` embeds it (Prometheus), with sh for npm."""
+    source = tmp_path / "embed-src"
+    source.mkdir()
+    (source / "go.mod").write_text("module example.local/embed\n\ngo 1.22\n")
+    (source / "main.go").write_text(EMBED_GO)
+    (source / "web").mkdir()
+    dest = tmp_path / "embed"
+    generate = {"name": "assets", "chdir": "web", "argv": ["sh", "-c", "mkdir -p ../static && echo ui-$PWD > ../static/index.html"]}
+    build = {"name": "embed", "mode": "tree", "source": str(source), "version": "1", "packages": {"embed": "."},
+             "prebuild": [generate], "dest": str(dest), "jobs": 1}
+
+    first = run(tmp_path, build)
+    assert first["changed"] and not first.get("failed"), first
+    output = subprocess.run([str(dest / "bin" / "embed")], capture_output=True, text=True, check=True).stdout
+    assert output == f"ui-{dest / 'src' / 'web'}\n"  # ran in chdir of the copy, not of the source
+    assert "assets" in first["durations"] and not (source / "static").exists()
+    assert run(tmp_path, build)["cached"]
+
+    failing = dict(generate, argv=["sh", "-c", "echo 'npm ERR! code E404' >&2; exit 3"])
+    failed = run(tmp_path, dict(build, prebuild=[failing]))
+    assert failed.get("failed") and failed["msg"].startswith("assets of embed 1 failed (exit 3)"), failed
+    assert "npm ERR! code E404" in failed["msg"] and not (dest / STAMP).exists()
 
 
 def test_compile_error_and_failed_check_fail_clearly_and_leave_no_stamp(tmp_path: Path) -> None:

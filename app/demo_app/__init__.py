@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, jsonify, request
 
 from .config import load_config
+from .faults import Faults
 from .jsonlog import configure_logging
 from .metrics import Metrics
 
@@ -32,6 +33,7 @@ class AppState:
 
     metrics: Metrics
     logger: logging.Logger
+    faults: Faults = field(default_factory=lambda: Faults(0, 0))
     ready: bool = False
     started_at: float = field(default_factory=time.time)
 
@@ -63,8 +65,8 @@ def mark_not_ready(app: Flask) -> None:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides values read from the environment.
 
-    Recognised keys: APP_NAME, APP_VERSION, APP_ENVIRONMENT, LOG_LEVEL (environment variables of
-    the same names), LOG_STREAM (where JSON log lines go, stdout by default) and any Flask setting.
+    Recognised keys: APP_NAME, APP_VERSION, APP_ENVIRONMENT, LOG_LEVEL, FAULT_ERROR_RATE, FAULT_LATENCY_MS
+    (environment variables of the same names), LOG_STREAM (where JSON log lines go, stdout by default) and any Flask setting.
     """
     settings = load_config(config)
     app = DemoFlask(__name__)
@@ -72,7 +74,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
 
     logger = configure_logging(__name__, app.config["LOG_LEVEL"], app.config.get("LOG_STREAM"))
-    app_state = AppState(metrics=Metrics(app.config["APP_NAME"], app.config["APP_VERSION"]), logger=logger)
+    app_state = AppState(
+        metrics=Metrics(app.config["APP_NAME"], app.config["APP_VERSION"]),
+        logger=logger,
+        faults=Faults(app.config["FAULT_ERROR_RATE"], app.config["FAULT_LATENCY_MS"]),
+    )
     app.extensions[EXTENSION_KEY] = app_state
 
     _register_request_hooks(app, app_state)
@@ -82,6 +88,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(bp)
 
     app_state.ready = True
+    if app_state.faults.active:
+        logger.warning(
+            "faults injected on purpose: this is a bad release for testing",
+            extra={"error_rate": app.config["FAULT_ERROR_RATE"], "latency_ms": app.config["FAULT_LATENCY_MS"]},
+        )
     logger.info(
         "application ready",
         extra={"app_name": app.config["APP_NAME"], "version": app.config["APP_VERSION"]},
@@ -93,6 +104,17 @@ def _register_request_hooks(app: Flask, app_state: AppState) -> None:
     @app.before_request
     def _start_timer() -> None:
         g.demo_app_started = time.perf_counter()
+
+    # Registered after the timer, so the added latency is measured like any slow handler.
+    @app.before_request
+    def _inject_faults() -> tuple[Response, int] | None:
+        faults = app_state.faults
+        if not faults.applies_to(request.path):
+            return None
+        faults.delay()
+        if faults.next_fails():
+            return jsonify(error="Internal Server Error", status=500, description="Fault injected (FAULT_ERROR_RATE)."), 500
+        return None
 
     @app.after_request
     def _record_request(response: Response) -> Response:

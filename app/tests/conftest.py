@@ -18,7 +18,7 @@ if str(APP_DIR) not in sys.path:
 from demo_app import create_app  # noqa: E402  (needs the path above)
 
 # Keep the developer's shell from leaking into the app's configuration.
-APP_ENV_VARS = ("APP_NAME", "APP_VERSION", "APP_ENVIRONMENT", "LOG_LEVEL")
+APP_ENV_VARS = ("APP_NAME", "APP_VERSION", "APP_ENVIRONMENT", "LOG_LEVEL", "FAULT_ERROR_RATE", "FAULT_LATENCY_MS")
 
 
 @pytest.fixture(autouse=True)

@@ -84,3 +84,17 @@ Name of the ServiceAccount the pods run as.
 {{- default "default" .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
+
+{{/*
+The workload the autoscalers act on: the Deployment, or the Rollout that replaces it with canary.enabled.
+*/}}
+{{- define "demo-flask-app.workloadRef" -}}
+{{- if .Values.canary.enabled -}}
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+{{- else -}}
+apiVersion: apps/v1
+kind: Deployment
+{{- end }}
+name: {{ include "demo-flask-app.fullname" . }}
+{{- end }}

@@ -96,9 +96,37 @@ def validate(spec: dict) -> None:
             raise GoBuildError(f"module_files: {path!r} must be a plain path inside the module (no /, .. or empty part)")
     if spec.get("module_files") and spec.get("source"):
         raise GoBuildError("module_files are copied from a module's download; a local source has none")
+    prebuild = spec.get("prebuild") or []
+    if prebuild and mode != "tree":
+        raise GoBuildError("prebuild runs commands in a copy of the source, which only tree mode makes")
+    for index, step in enumerate(prebuild):
+        validate_prebuild_step(index, step)
     for name in spec["checks"]:
         if name != "default" and name not in spec["packages"]:
             raise GoBuildError(f"checks names {name!r}, which is no binary of this build (nor default)")
+
+
+def validate_prebuild_step(index: int, step: dict) -> None:
+    """A prebuild step is {argv: [program, args...], chdir: relative directory, name: label}, nothing else."""
+    where = f"prebuild[{index}]"
+    if not isinstance(step, dict):
+        raise GoBuildError(f"{where} must be a dict with argv (and optionally chdir and name)")
+    unknown = sorted(set(step) - {"argv", "chdir", "name"})
+    if unknown:
+        raise GoBuildError(f"{where} has unknown keys {', '.join(unknown)} (known: argv, chdir, name)")
+    argv = step.get("argv")
+    if not isinstance(argv, list) or not argv or not all(isinstance(arg, str) for arg in argv) or not argv[0]:
+        raise GoBuildError(f"{where}: argv must be a non-empty list of strings (the program, then its arguments)")
+    chdir = str(step.get("chdir") or "")
+    parts = chdir.split("/")
+    if chdir and (chdir.startswith("/") or ".." in parts or "" in parts):
+        raise GoBuildError(f"{where}: chdir {chdir!r} must be a plain path inside the source (no /, .. or empty part)")
+
+
+def prebuild_steps(prebuild: list[dict]) -> list[dict]:
+    """The prebuild steps with their defaults: chdir "" (the source root), name from the command line."""
+    return [{"name": str(step.get("name") or " ".join(step["argv"])[:60]), "argv": list(step["argv"]),
+             "chdir": str(step.get("chdir") or "")} for step in prebuild]
 
 
 def _within(package: str, modules: list[str]) -> bool:
@@ -254,10 +282,12 @@ def go_environment(process_env: dict[str, str], go_env: dict[str, str], go_bin_d
 def recipe(spec: dict, go_target: dict[str, str], source_digest: str = "") -> dict:
     """Everything that changes the binaries (and the module files copied beside them). Not in it: dest,
     jobs, force, timeout, checks (they run on every run anyway) and environment variables that only locate
-    things (LOCATION_ENV). module_files enters only when given, so the recipes of components without any
-    keep their hash."""
-    files = {"module_files": list(spec["module_files"])} if spec.get("module_files") else {}
-    return files | {
+    things (LOCATION_ENV). module_files and prebuild enter only when given, so the recipes of components
+    without them keep their hash."""
+    optional = {"module_files": list(spec["module_files"])} if spec.get("module_files") else {}
+    if spec.get("prebuild"):
+        optional["prebuild"] = [{"argv": step["argv"], "chdir": step["chdir"]} for step in prebuild_steps(spec["prebuild"])]
+    return optional | {
         "revision": RECIPE_REVISION,
         "name": spec["name"],
         "mode": spec["mode"],
@@ -356,7 +386,7 @@ def proxy_error(module: str, version: str, error: str, goproxy: str) -> str:
 
 
 def output_tail(text: str, lines: int = 15) -> list[str]:
-    """The last lines of go's output that say something (not the `go: downloading` progress)."""
+    """The last lines of a command's output that say something (not the `go: downloading` progress)."""
     kept = [line for line in (text or "").splitlines() if line.strip() and not line.startswith("go: downloading ")]
     return kept[-lines:]
 

@@ -139,6 +139,17 @@ options:
         Wrapper and tree mode. Their content enters the recipe.
     type: dict
     default: {}
+  prebuild:
+    description:
+      - Commands run in the copy of the source (tree mode) after O(overlay) and before C(go build), in order,
+        for what a Go build needs generated first (a web UI built with npm and embedded with C(go:embed)).
+      - Each is a dict with C(argv) (the program, looked up on the build's C(PATH), then its arguments), optionally
+        C(chdir) (a directory relative to the source root) and C(name) (for messages and RV(durations)).
+      - They run with the go commands' environment (C(HOME), C(PATH), proxies) and O(timeout) each; a failing
+        one fails the task with the last lines of its output. C(argv) and C(chdir) enter the recipe.
+    type: list
+    elements: dict
+    default: []
   module_files:
     description:
       - Files of the module (paths relative to its root) copied into C(<dest>/files/) after the build, for
@@ -385,6 +396,7 @@ from ansible_collections.gitops.platform.plugins.module_utils.go_build import (
     local_replaces,
     output_tail,
     placeholders,
+    prebuild_steps,
     proxy_error,
     recipe,
     recipe_hash,
@@ -415,6 +427,7 @@ ARGUMENT_SPEC = dict(
     commit_fallback=dict(type="str", default=""),
     cgo=dict(type="bool", default=False),
     overlay=dict(type="dict", default={}),
+    prebuild=dict(type="list", elements="dict", default=[]),
     module_files=dict(type="list", elements="str", default=[]),
     extra_recipe=dict(type="dict", default={}),
     checks=dict(type="dict", default={}),
@@ -449,7 +462,7 @@ class Build:
         self.scratch = scratch  # an empty working directory for go commands that need no module
         self.spec = {key: self.p[key] for key in (
             "name", "mode", "module", "version", "source", "requires", "tags", "ldflags_x", "replace_local_with",
-            "commit_fallback", "cgo", "overlay", "module_files", "extra_recipe", "checks", "env")}
+            "commit_fallback", "cgo", "overlay", "prebuild", "module_files", "extra_recipe", "checks", "env")}
         self.spec["module"] = self.spec["module"] or ""
         self.spec["env"] = {k: str(v) for k, v in self.spec["env"].items()}
         self.spec["packages"] = resolve_packages(self.p["binaries"], self.p["package_prefix"], self.p["packages"])
@@ -573,7 +586,7 @@ class Build:
             tail = output_tail(stderr or stdout)
             raise GoCommandFailed(
                 f"{step} of {self.p['name']} {self.p['version']} failed (exit {done.returncode}); "
-                f"last lines of go's output:\n" + "\n".join(tail), tail)
+                f"last lines of its output:\n" + "\n".join(tail), tail)
         return done
 
     def _timed(self, step: str, argv: list[str], cwd: str, env: dict) -> subprocess.CompletedProcess:
@@ -645,6 +658,7 @@ class Build:
             self._prepare_wrapper(gomod)
         else:
             self._prepare_tree(downloaded.get("Dir") or self.p["source"], gomod)
+            self._prebuild()
         for name, package in self.packages.items():
             partial = os.path.join(self.bin_dir, f".{name}.partial")
             self._timed(name, [self.go, "build"] + common + ["-o", partial, package], self.src_dir, self.build_env)
@@ -719,6 +733,13 @@ class Build:
             self._run([self.go, "mod", "edit"] + edits, self.src_dir, self.base_env, "go mod edit")
         self._write_overlay()
         self.durations["copy"] = round(time.monotonic() - started, 1)
+
+    def _prebuild(self) -> None:
+        for step in prebuild_steps(self.p["prebuild"]):
+            cwd = os.path.join(self.src_dir, step["chdir"])
+            if not os.path.isdir(cwd):
+                raise GoBuildError(f"prebuild step {step['name']!r}: {step['chdir']} is no directory of the source")
+            self._timed(step["name"], step["argv"], cwd, self.build_env)
 
     def _write_overlay(self) -> None:
         root = os.path.realpath(self.src_dir)

@@ -18,6 +18,7 @@ from ansible_collections.gitops.platform.plugins.module_utils.go_build import (
     local_replaces,
     output_tail,
     placeholders,
+    prebuild_steps,
     proxy_error,
     recipe,
     recipe_changes,
@@ -103,6 +104,7 @@ def test_recipe_hash_is_stable_and_ignores_key_order() -> None:
         ({"overlay": {"ui/index.html": "<p>placeholder</p>"}}, {}, ""),
         ({"extra_recipe": {"files": "abc"}}, {}, ""),
         ({"module_files": ["deploy/crd.yaml"]}, {}, ""),
+        ({"mode": "tree", "prebuild": [{"argv": ["npm", "ci"], "chdir": "web/ui"}]}, {}, ""),
         ({"env": {"GOFLAGS": "-tags=x"}}, {}, ""),
         ({"env": {"GOEXPERIMENT": "boringcrypto"}}, {}, ""),
         ({}, {"GOVERSION": "go1.26.9"}, ""),
@@ -124,11 +126,27 @@ def test_recipe_changes_with_each_input(changes: dict, go_changes: dict, digest:
         {"checks": {"default": {"args": ["-v"], "expect": "x"}}},
         # No module files: the recipes of components built before the option existed keep their hash.
         {"module_files": []},
+        {"prebuild": []},
     ],
 )
 def test_recipe_ignores_locations_and_checks(changes: dict) -> None:
     assert recipe_hash(recipe(spec(**changes), dict(GO, GOCACHE="/x", GOPROXY="off"))) == recipe_hash(
         recipe(spec(), GO))
+
+
+def test_prebuild_enters_the_recipe_by_command_and_directory_not_by_name() -> None:
+    base = spec(mode="tree", prebuild=[{"argv": ["npm", "ci"], "chdir": "web/ui", "name": "ui packages"}])
+    renamed = spec(mode="tree", prebuild=[{"argv": ["npm", "ci"], "chdir": "web/ui"}])
+    elsewhere = spec(mode="tree", prebuild=[{"argv": ["npm", "ci"], "chdir": "ui"}])
+    assert recipe(base, GO)["prebuild"] == [{"argv": ["npm", "ci"], "chdir": "web/ui"}]
+    assert recipe_hash(recipe(base, GO)) == recipe_hash(recipe(renamed, GO))
+    assert recipe_hash(recipe(base, GO)) != recipe_hash(recipe(elsewhere, GO))
+
+
+def test_prebuild_steps_fill_in_the_name_and_directory() -> None:
+    assert prebuild_steps([{"argv": ["sh", "-c", "make assets"]}, {"argv": ["npm", "ci"], "chdir": "ui", "name": "ui"}]) \
+        == [{"name": "sh -c make assets", "argv": ["sh", "-c", "make assets"], "chdir": ""},
+            {"name": "ui", "argv": ["npm", "ci"], "chdir": "ui"}]
 
 
 def test_recipe_changes_names_the_keys_that_differ() -> None:
@@ -357,6 +375,15 @@ def test_check_problem(rc: int, output: str, expect: str, want_rc: int | None, p
         ({"module_files": [""]}, "plain path inside the module"),
         ({"mode": "tree", "module": "", "version": "3.10", "source": "/src", "packages": {"p": "."},
           "module_files": ["x.yaml"]}, "a local source has none"),
+        ({"prebuild": [{"argv": ["npm", "ci"]}]}, "only tree mode"),
+        ({"mode": "tree", "prebuild": [["npm", "ci"]]}, r"prebuild\[0\] must be a dict"),
+        ({"mode": "tree", "prebuild": [{"argv": []}]}, "non-empty list of strings"),
+        ({"mode": "tree", "prebuild": [{"argv": "npm ci"}]}, "non-empty list of strings"),
+        ({"mode": "tree", "prebuild": [{"argv": ["npm", 1]}]}, "non-empty list of strings"),
+        ({"mode": "tree", "prebuild": [{"argv": ["npm"], "cwd": "ui"}]}, "unknown keys cwd"),
+        ({"mode": "tree", "prebuild": [{"argv": ["npm"], "chdir": "../ui"}]}, "plain path inside the source"),
+        ({"mode": "tree", "prebuild": [{"argv": ["npm"], "chdir": "/tmp"}]}, "plain path inside the source"),
+        ({"mode": "tree", "prebuild": [{"argv": ["npm"], "chdir": "web//ui"}]}, "plain path inside the source"),
     ],
 )
 def test_validate_rejects(changes: dict, message: str) -> None:
@@ -375,6 +402,7 @@ def test_validate_rejects(changes: dict, message: str) -> None:
         {"requires": ["github.com/other/mod"], "packages": {"x": "github.com/other/mod/cmd/x"}},
         {"checks": {"default": {"args": []}, "kubeconform": {"args": ["-v"]}}},
         {"module_files": ["deploy/vpa-v1-crd-gen.yaml", "LICENSE"]},
+        {"mode": "tree", "prebuild": [{"argv": ["npm", "ci"], "chdir": "web/ui", "name": "ui"}, {"argv": ["make"]}]},
     ],
 )
 def test_validate_accepts(changes: dict) -> None:
