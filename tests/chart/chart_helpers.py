@@ -16,6 +16,7 @@ import yaml
 TESTS_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = TESTS_DIR.parent
 CHART_DIR = REPO_ROOT / "helm" / "demo-flask-app"
+OBSERVABILITY_CHART_DIR = REPO_ROOT / "helm" / "platform-observability"
 VERSIONS_FILE = REPO_ROOT / "inventory" / "group_vars" / "all" / "versions.yml"
 HELM_FALLBACK = Path.home() / ".cache" / "gitops-platform" / "bin" / "helm"
 RELEASE = "demo"
@@ -53,21 +54,21 @@ class HelmResult:
 
 @dataclass(frozen=True)
 class Helm:
-    """The real helm binary, run against the chart with the platform's Kubernetes version."""
+    """The real helm binary, run against a chart (the app's by default) with the platform's Kubernetes version."""
 
     binary: str
     kube_version: str
+    chart_dir: Path = CHART_DIR
 
     def run(self, *args: str) -> HelmResult:
         result = subprocess.run([self.binary, *args], capture_output=True, text=True, check=False, timeout=120)
         return HelmResult(result.returncode, result.stdout, result.stderr)
 
-    @staticmethod
-    def _value_args(values: Sequence[str | Path], sets: Sequence[str], set_json: Sequence[str]) -> list[str]:
+    def _value_args(self, values: Sequence[str | Path], sets: Sequence[str], set_json: Sequence[str]) -> list[str]:
         args: list[str] = []
         for values_file in values:
             path = Path(values_file)
-            args += ["--values", str(path if path.is_absolute() else CHART_DIR / path)]
+            args += ["--values", str(path if path.is_absolute() else self.chart_dir / path)]
         for item in sets:
             args += ["--set", item]
         for item in set_json:
@@ -78,7 +79,7 @@ class Helm:
         return self.run(
             "lint",
             "--strict",
-            str(CHART_DIR),
+            str(self.chart_dir),
             "--kube-version",
             self.kube_version,
             *self._value_args(values, sets, set_json),
@@ -101,7 +102,7 @@ class Helm:
         return self.run(
             "template",
             RELEASE,
-            str(CHART_DIR),
+            str(self.chart_dir),
             "--namespace",
             NAMESPACE,
             "--kube-version",
