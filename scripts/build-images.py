@@ -2,12 +2,15 @@
 """Build the offline images with both cores busy (make bundle, make up offline).
 
 A compiling `go build` already keeps both cores busy (191 % CPU measured for the VPA recommender on 2 cores), but
-the builds also wait: on the Go module proxy (`go get`, about 3.5 minutes of a cold run), on Debian's mirror
-(debootstrap of three base images) and on single-threaded links. So the Argo CD images (one large Go program,
-two Debian bases) are built in the background while the offline bundle (Kubernetes and the other components)
-is built in the foreground, and one half's waits are the other's compile time; then
-`playbooks/offline-images.yml` assembles the kind node image, finds everything else cached, builds the app image
-if it is missing and stamps the cache. Warm, both halves only check their caches.
+the builds also wait: on the Go module proxy, on Debian's mirror (debootstrap of the base images) and on
+single-threaded links. So two halves run side by side and one half's waits are the other's compile time:
+- in the foreground, the offline bundle (playbooks/offline-bundle.yml): its Go components from the first
+  (Kubernetes) on, then the node's images;
+- in the background, the Argo CD images (playbooks/argocd-images.yml), then the bundle's Go components from the
+  last one backwards, binaries only (`offline_bundle_reverse`). Each component's lock makes the half that reaches it
+  second wait and find it built, so the two halves meet in the middle instead of one idling while the other builds.
+Then `playbooks/offline-images.yml` assembles the kind node image, finds everything else cached, builds the app
+image if it is missing and stamps the cache. Warm, both halves only check their caches.
 
 The background half's output goes to build/logs/argocd-images.log; its last lines are printed when it fails.
 Arguments are passed to every ansible-playbook run (`-e offline_bundle_force=true`). Exits with the first
@@ -32,24 +35,29 @@ def minutes(seconds: float) -> str:
     return f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
-def playbook(name: str) -> list[str]:
-    return ["ansible-playbook", str(ROOT / "playbooks" / name), *sys.argv[1:]]
+def playbook(*names: str, extra: tuple[str, ...] = ()) -> list[str]:
+    return ["ansible-playbook", *(str(ROOT / "playbooks" / name) for name in names), *extra, *sys.argv[1:]]
+
+
+# The background half: Argo CD's images, then the bundle's components from the end, binaries only.
+BACKGROUND = playbook("argocd-images.yml", "offline-bundle.yml",
+                      extra=("-e", "offline_bundle_images=false", "-e", "offline_bundle_reverse=true"))
 
 
 def main() -> int:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log_path = LOG_DIR / "argocd-images.log"
     started = time.monotonic()
-    print(f"Building the Argo CD images in the background (log: {log_path.relative_to(ROOT)}) "
-          "and the offline bundle here.", flush=True)
+    print(f"Building the Argo CD images and then the bundle's last components in the background (log: "
+          f"{log_path.relative_to(ROOT)}), and the offline bundle here.", flush=True)
     with open(log_path, "w", encoding="utf-8") as log:
-        background = subprocess.Popen(playbook("argocd-images.yml"), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        background = subprocess.Popen(BACKGROUND, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, start_new_session=True)
         try:
             bundle_rc = subprocess.run(playbook("offline-bundle.yml"), cwd=ROOT, check=False).returncode
             bundle_done = time.monotonic()
             if background.poll() is None:
-                print(f"Offline bundle done in {minutes(bundle_done - started)}; waiting for the Argo CD images.",
+                print(f"Offline bundle done in {minutes(bundle_done - started)}; waiting for the background half.",
                       flush=True)
             argocd_rc = background.wait()
         except BaseException:
@@ -57,7 +65,8 @@ def main() -> int:
             background.wait()
             raise
     argocd_done = time.monotonic()
-    print(f"Argo CD images {'done' if argocd_rc == 0 else 'FAILED'} after {minutes(argocd_done - started)}.", flush=True)
+    print(f"Background half (Argo CD images, components from the end) {'done' if argocd_rc == 0 else 'FAILED'} "
+          f"after {minutes(argocd_done - started)}.", flush=True)
     if argocd_rc != 0:
         lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
         print(f"Last {TAIL_LINES} lines of {log_path}:", *lines[-TAIL_LINES:], sep="\n", flush=True)
