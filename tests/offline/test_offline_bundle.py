@@ -103,6 +103,11 @@ def binary(bundle: Path, component: str, version: str, name: str) -> Path:
     return path
 
 
+# Prometheus tags v3.y.z as v0.3yy.z in Go: v0.316.0 is 3.16.0.
+_MINOR, _PATCH = VERSIONS["prometheus"].removeprefix("v0.").split(".")
+PROMETHEUS = f"{_MINOR[0]}.{int(_MINOR[1:])}.{_PATCH}"
+ALERTMANAGER = VERSIONS["alertmanager"].removeprefix("v")
+
 BINARIES = [
     # (component dir, version, binary, argv after the binary, expected text)
     ("kubernetes", K8S, "kubeadm", ["version", "-o", "short"], K8S),
@@ -122,6 +127,14 @@ BINARIES = [
     # No version flag: it logs its version, then fails without a cluster.
     ("vertical-pod-autoscaler", VPA, "vpa-recommender", ["--v=1", "--kubeconfig=/nonexistent"],
      f'version="{VPA.removeprefix("v")}"'),
+    ("prometheus", VERSIONS["prometheus"], "prometheus", ["--version"], f"prometheus, version {PROMETHEUS}"),
+    ("prometheus", VERSIONS["prometheus"], "promtool", ["--version"], f"promtool, version {PROMETHEUS}"),
+    ("alertmanager", VERSIONS["alertmanager"], "alertmanager", ["--version"], f"alertmanager, version {ALERTMANAGER}"),
+    ("alertmanager", VERSIONS["alertmanager"], "amtool", ["--version"], f"amtool, version {ALERTMANAGER}"),
+    # Argo Rollouts reports v<version>+<commit>; the proxy records no commit for it, so +unknown.
+    ("argo-rollouts", VERSIONS["argo_rollouts"], "rollouts-controller", ["--version"], f"{VERSIONS['argo_rollouts']}+"),
+    ("argo-rollouts", VERSIONS["argo_rollouts"], "kubectl-argo-rollouts", ["version", "--short"],
+     f"kubectl-argo-rollouts: {VERSIONS['argo_rollouts']}+"),
     *[
         ("cni-plugins", CNI, plugin, [], f"CNI {plugin} plugin {CNI}")
         for plugin in ("host-local", "loopback", "ptp", "portmap", "bridge")

@@ -438,7 +438,7 @@ def test_go_environment_is_explicit() -> None:
         "LC_ALL": "C", "GOPATH": "/g", "GOMODCACHE": "/m", "GOCACHE": "/c",
         "GOPROXY": "https://proxy.golang.org,direct", "GOSUMDB": "sum.golang.org",
         "GOOS": "linux", "GOARCH": "amd64", "GOAMD64": "v1",  # the target the recipe records, pinned
-        "GOENV": "off", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false",
+        "GOENV": "off", "GOWORK": "off", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false",
     }
 
 
