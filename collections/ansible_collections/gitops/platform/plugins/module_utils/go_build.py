@@ -253,8 +253,8 @@ def go_environment(process_env: dict[str, str], go_env: dict[str, str], go_bin_d
 
     HOME and the proxy/TLS variables come from the process; the caches, GOPATH, the proxy settings and
     the target (GOOS, GOARCH, GOAMD64...) from `go env` (which read the environment and `go env -w`'s
-    file); GOENV=off so that file adds
-    nothing else; GOWORK=off, as a go.work shipped in a module's source is not this build's; GOTOOLCHAIN=local so the installed Go builds (never a downloaded one); CGO_ENABLED from
+    file); GOENV=off so that file adds nothing else; GOWORK=off, as a go.work shipped in a module's source
+    is not this build's; GOTOOLCHAIN=local so the installed Go builds (never a downloaded one); CGO_ENABLED from
     cgo; GOFLAGS -buildvcs=false (copies carry no VCS data) and -mod=mod where the build may complete
     go.sum. `extra` comes last and wins (its GOFLAGS is appended, so its flags win too)."""
     env = {key: process_env[key] for key in PASSTHROUGH_ENV if process_env.get(key)}

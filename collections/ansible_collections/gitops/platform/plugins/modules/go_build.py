@@ -30,9 +30,10 @@ description:
   - Go runs with an explicit environment, not the caller's. C(HOME), C(TMPDIR) and proxy/TLS variables
     are passed through. C(GOPATH), C(GOMODCACHE), C(GOCACHE), the C(GOPROXY)/C(GOSUMDB)/C(GOPRIVATE)
     family and the target (C(GOOS), C(GOARCH), C(GOAMD64)...) come from C(go env), which reads the
-    caller's environment and C(go env -w)'s file, so the user's module and build caches are shared. C(GOENV=off), C(GOWORK=off), C(GOTOOLCHAIN=local), C(CGO_ENABLED) is
-    set from O(cgo), and C(GOFLAGS=-buildvcs=false), plus C(-mod=mod) in tree mode so that go can
-    complete go.sum after a dropped replace. O(env) comes last and wins.
+    caller's environment and C(go env -w)'s file, so the user's module and build caches are shared.
+    C(GOENV=off), C(GOWORK=off), C(GOTOOLCHAIN=local), C(CGO_ENABLED) is set from O(cgo), and
+    C(GOFLAGS=-buildvcs=false), plus C(-mod=mod) in tree mode so that go can complete go.sum after a dropped
+    replace. O(env) comes last and wins.
   - In check mode nothing is built. When the build is not cached the module asks the proxy whether
     it serves O(module)@O(version) (C(go list -m), which fetches no source), and reports a change.
 version_added: "0.2.0"
