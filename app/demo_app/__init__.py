@@ -33,7 +33,7 @@ class AppState:
 
     metrics: Metrics
     logger: logging.Logger
-    faults: Faults = field(default_factory=lambda: Faults(0, 0))
+    faults: Faults
     ready: bool = False
     started_at: float = field(default_factory=time.time)
 

@@ -98,3 +98,10 @@ kind: Deployment
 {{- end }}
 name: {{ include "demo-flask-app.fullname" . }}
 {{- end }}
+
+{{/*
+Name of the AnalysisTemplate that judges each canary step (canary.enabled).
+*/}}
+{{- define "demo-flask-app.analysisTemplateName" -}}
+{{- printf "%s-canary" (include "demo-flask-app.fullname" .) }}
+{{- end }}

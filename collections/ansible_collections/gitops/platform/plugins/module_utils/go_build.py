@@ -91,8 +91,7 @@ def validate(spec: dict) -> None:
                     f"ldflags_x {key}: unknown placeholder {{{placeholder}}} (known: "
                     + ", ".join("{" + p + "}" for p in LDFLAGS_PLACEHOLDERS) + ", {dep:<module path>})")
     for path in spec.get("module_files") or []:
-        parts = str(path).split("/")
-        if not path or path.startswith("/") or ".." in parts or "" in parts or "." in parts:
+        if not is_plain_relative_path(path):
             raise GoBuildError(f"module_files: {path!r} must be a plain path inside the module (no /, .. or empty part)")
     if spec.get("module_files") and spec.get("source"):
         raise GoBuildError("module_files are copied from a module's download; a local source has none")
@@ -104,6 +103,12 @@ def validate(spec: dict) -> None:
     for name in spec["checks"]:
         if name != "default" and name not in spec["packages"]:
             raise GoBuildError(f"checks names {name!r}, which is no binary of this build (nor default)")
+
+
+def is_plain_relative_path(path: str) -> bool:
+    """True for a path that stays inside the directory it is relative to: no leading /, no empty, . or .. part."""
+    parts = str(path).split("/")
+    return bool(path) and not str(path).startswith("/") and not {"", ".", ".."} & set(parts)
 
 
 def validate_prebuild_step(index: int, step: dict) -> None:
@@ -118,8 +123,7 @@ def validate_prebuild_step(index: int, step: dict) -> None:
     if not isinstance(argv, list) or not argv or not all(isinstance(arg, str) for arg in argv) or not argv[0]:
         raise GoBuildError(f"{where}: argv must be a non-empty list of strings (the program, then its arguments)")
     chdir = str(step.get("chdir") or "")
-    parts = chdir.split("/")
-    if chdir and (chdir.startswith("/") or ".." in parts or "" in parts):
+    if chdir and not is_plain_relative_path(chdir):
         raise GoBuildError(f"{where}: chdir {chdir!r} must be a plain path inside the source (no /, .. or empty part)")
 
 

@@ -384,6 +384,7 @@ def test_check_problem(rc: int, output: str, expect: str, want_rc: int | None, p
         ({"mode": "tree", "prebuild": [{"argv": ["npm"], "chdir": "../ui"}]}, "plain path inside the source"),
         ({"mode": "tree", "prebuild": [{"argv": ["npm"], "chdir": "/tmp"}]}, "plain path inside the source"),
         ({"mode": "tree", "prebuild": [{"argv": ["npm"], "chdir": "web//ui"}]}, "plain path inside the source"),
+        ({"mode": "tree", "prebuild": [{"argv": ["npm"], "chdir": "web/./ui"}]}, "plain path inside the source"),
     ],
 )
 def test_validate_rejects(changes: dict, message: str) -> None:
