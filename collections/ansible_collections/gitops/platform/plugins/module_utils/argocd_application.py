@@ -66,12 +66,13 @@ def _moment(value: Any) -> dt.datetime | None:
 
 def degraded_at(app: dict | None, expected_revision: str) -> bool:
     """Argo CD has synced `expected_revision` and judged it Degraded (a rollout past its progress deadline, a
-    crash loop): waiting longer will not make it Healthy.
+    crash loop, a canary its analysis aborted) or Suspended (a canary paused because its analysis was
+    inconclusive, waiting for a person): waiting longer will not make it Healthy.
 
     A health that last changed before that sync finished was judged on the revision before (a revert of a release
     past its deadline stays Degraded until its rollout is seen): not a judgement of this one."""
     if not (app and expected_revision and revision(app).startswith(expected_revision)
-            and health_status(app) == "Degraded"
+            and health_status(app) in ("Degraded", "Suspended")
             and _dig(app, "status", "operationState", "phase", default="") != "Running"):
         return False
     changed = _moment(_dig(app, "status", "health", "lastTransitionTime", default=""))

@@ -101,6 +101,13 @@ options:
     type: str
     version_added: "0.3.0"
     default: ""
+  analysis:
+    description:
+      - What the canary analysis that stopped the release found, recorded as an C(Analysis) trailer; for example the
+        output of the P(gitops.platform.analysis_run_summary#filter) filter.
+    type: str
+    version_added: "0.4.0"
+    default: ""
   pin_key:
     description: Dotted path of the pin in the values file.
     type: str
@@ -328,7 +335,7 @@ def commit_message(params: dict, previous: object, tag: "str | None" = None) -> 
     `tag` is the tag after the commit when it is not params["tag"] (an unpin that leaves the tag as it is)."""
     values = {key: one_line(params.get(key) or "") for key in
               ("action", "tag", "values_file", "environment", "source_commit", "ci_run_url", "reason",
-               "source_environment", "approved_by", "gate", "reverts")}
+               "source_environment", "approved_by", "gate", "reverts", "analysis")}
     if tag is not None:
         values["tag"] = one_line(tag)
     where = f" in {values['environment']}" if values["environment"] else ""
@@ -351,6 +358,7 @@ def commit_message(params: dict, previous: object, tag: "str | None" = None) -> 
         ("Approved-By", "approved_by"),
         ("Gate", "gate"),
         ("Reverts", "reverts"),
+        ("Analysis", "analysis"),
     )
     trailers += [f"{name}: {values[key]}" for name, key in optional if values[key]]
     if values["action"] == "auto-revert" and values["reason"]:
@@ -513,6 +521,7 @@ def main() -> None:
             approved_by=dict(type="str", default=""),
             source_environment=dict(type="str", default=""),
             gate=dict(type="str", default=""),
+            analysis=dict(type="str", default=""),
             reverts=dict(type="str", default=""),
             pin_key=dict(type="str", default="promotion.pin", no_log=False),
             pin=dict(type="str"),

@@ -66,6 +66,9 @@ def degraded_since(changed: str, synced: str) -> dict:
     (application(health="Degraded"), "", False),
     (application(health="Degraded"), "fff", False),
     (application(health="Degraded", phase="Running"), "abc123", False),
+    # A canary paused on an inconclusive analysis waits for a person; a Progressing one is still being judged.
+    (application(health="Suspended"), "abc123", True),
+    (application(health="Progressing"), "abc123", False),
     (application(health="Progressing"), "abc123", False),
     (None, "abc123", False),
     # Judged after the sync finished: Degraded at this revision.

@@ -60,6 +60,7 @@ GATED = {
     "source_environment": "staging", "approved_by": "alice <alice@example.com>",
     "gate": "staging Synced+Healthy at 1a2b3c4d5e6f, 2 pods run 064193f-32 sha256:0123456789ab, soaked 312s",
     "reverts": "5d1f0c3b9e0e4c7f8a1e2b3c4d5e6f708192a3b4",
+    "analysis": "app-staging-775f5b984f-2-1 Failed: error-rate Failed last 0.3012 (1 failed)",
 }
 
 
@@ -68,8 +69,9 @@ def test_gate_trailers_follow_the_existing_ones(tmp_path):
     parsed = trailers(message, tmp_path)
     assert [line.split(":", 1)[0] for line in parsed] == [
         "Action", "Promoted-From", "Promoted-To", "Values-File", "Environment", "Source-Commit", "CI-Run",
-        "Source-Environment", "Approved-By", "Gate", "Reverts",
+        "Source-Environment", "Approved-By", "Gate", "Reverts", "Analysis",
     ]
+    assert f"Analysis: {GATED['analysis']}" in parsed
     assert "Approved-By: alice <alice@example.com>" in parsed
     assert f"Gate: {GATED['gate']}" in parsed
     assert "Source-Environment: staging" in parsed
@@ -91,7 +93,7 @@ def test_absent_trailers_are_left_out():
     assert "Environment:" not in message
     assert "Source-Commit:" not in message
     assert "CI-Run:" not in message
-    for name in ("Source-Environment:", "Approved-By:", "Gate:", "Reverts:", "Reason:"):
+    for name in ("Source-Environment:", "Approved-By:", "Gate:", "Reverts:", "Analysis:", "Reason:"):
         assert name not in message
 
 
@@ -109,6 +111,7 @@ INJECTIONS = [
     ({"source_environment": "dev\nApproved-By: mallory"}, "1.0.0"),
     ({"gate": "dev Synced+Healthy\r\nApproved-By: mallory"}, "1.0.0"),
     ({"reverts": "5d1f0c3\n\nApproved-By: mallory"}, "1.0.0"),
+    ({"analysis": "run Failed\nApproved-By: mallory"}, "1.0.0"),
     ({"action": "auto-revert", "reason": "Degraded\nApproved-By: mallory"}, "1.0.0"),
 ]
 
