@@ -21,6 +21,9 @@ Usage::
 
 or from a shell: ``python tests/k8s_schema.py manifest.yaml [...]`` (Kubernetes version read from
 inventory/group_vars/all/versions.yml).
+
+Custom resources are validated by their CustomResourceDefinitions' schemas, made strict the same way
+(``schemas.add_crds(documents)``); the chart tests add Argo Rollouts' from its Go module.
 """
 
 from __future__ import annotations
@@ -70,19 +73,28 @@ def download_swagger(version: str, go: str | None = None) -> Path:
 
     A second call is answered from the module cache without network access.
     """
+    module = f"{KUBERNETES_MODULE}@{version}"
+    swagger = download_module(module, go) / SWAGGER_IN_MODULE
+    if not swagger.is_file():
+        raise SwaggerUnavailable(f"{module} has no {SWAGGER_IN_MODULE} (looked in {swagger})")
+    return swagger
+
+
+def download_module(module: str, go: str | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """Download a Go module (``path@version``) into the Go module cache and return its directory; ``env`` adds to the
+    environment (GOTOOLCHAIN for a module whose go.mod asks for a newer Go)."""
     go = go or shutil.which("go")
     if not go:
         raise SwaggerUnavailable(
-            "the Go toolchain ('go') is not on PATH; it is needed to fetch the Kubernetes OpenAPI schema "
+            "the Go toolchain ('go') is not on PATH; it is needed to fetch OpenAPI schemas "
             "through the Go module proxy (install Go, or run `ansible-playbook playbooks/prerequisites.yml`)"
         )
-    module = f"{KUBERNETES_MODULE}@{version}"
     # Run outside any Go module so a go.mod in the working directory cannot interfere.
     with tempfile.TemporaryDirectory(prefix="k8s-schema-") as workdir:
         result = subprocess.run(
             [go, "mod", "download", "-json", module],
             cwd=workdir,
-            env={**os.environ, "GO111MODULE": "on"},
+            env={**os.environ, "GO111MODULE": "on", **(env or {})},
             capture_output=True,
             text=True,
             check=False,
@@ -94,10 +106,21 @@ def download_swagger(version: str, go: str | None = None) -> Path:
     if result.returncode != 0 or "Error" in info or "Dir" not in info:
         detail = info.get("Error") or result.stderr.strip() or result.stdout.strip()
         raise SwaggerUnavailable(f"`go mod download -json {module}` failed: {detail}")
-    swagger = Path(info["Dir"]) / SWAGGER_IN_MODULE
-    if not swagger.is_file():
-        raise SwaggerUnavailable(f"{module} has no {SWAGGER_IN_MODULE} (looked in {swagger})")
-    return swagger
+    return Path(info["Dir"])
+
+
+def strict_crd_schema(schema: Any) -> Any:
+    """Copy of a CRD's openAPIV3Schema with unknown fields rejected, as the API server prunes them: every object that
+    lists properties and does not keep unknown fields (x-kubernetes-preserve-unknown-fields) gets
+    additionalProperties false."""
+    if isinstance(schema, list):
+        return [strict_crd_schema(item) for item in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    strict = {key: strict_crd_schema(value) for key, value in schema.items()}
+    if "properties" in strict and "additionalProperties" not in strict and not strict.get("x-kubernetes-preserve-unknown-fields"):
+        strict["additionalProperties"] = False
+    return strict
 
 
 def strict_definitions(definitions: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,6 +155,26 @@ class KubernetesSchemas:
             for gvk in definition.get(GVK_EXTENSION, []):
                 self._by_gvk.setdefault((gvk["group"], gvk["version"], gvk["kind"]), name)
         self._validators: dict[str, jsonschema.Draft4Validator] = {}
+        self._crd_schemas: dict[str, Any] = {}
+
+    def add_crds(self, documents: Iterable[Any]) -> list[str]:
+        """Validate the kinds of these CustomResourceDefinitions too (each served version's openAPIV3Schema, made
+        strict); returns the kinds added as ``group/version/Kind``."""
+        added = []
+        for crd in documents:
+            if not isinstance(crd, Mapping) or crd.get("kind") != "CustomResourceDefinition":
+                continue
+            spec = crd.get("spec") or {}
+            for version in spec.get("versions") or []:
+                schema = ((version.get("schema") or {}).get("openAPIV3Schema"))
+                if not schema or not version.get("served", True):
+                    continue
+                gvk = (str(spec["group"]), str(version["name"]), str(spec["names"]["kind"]))
+                name = "crd:" + "/".join(gvk)
+                self._crd_schemas[name] = strict_crd_schema(schema)
+                self._by_gvk[gvk] = name
+                added.append("/".join(gvk))
+        return added
 
     @classmethod
     def from_file(cls, swagger: Path) -> KubernetesSchemas:
@@ -148,7 +191,7 @@ class KubernetesSchemas:
     def validator(self, api_version: str, kind: str) -> jsonschema.Draft4Validator:
         name = self.definition_for(api_version, kind)
         if name not in self._validators:
-            schema = {"$ref": DEFINITIONS_REF + name, "definitions": self._definitions}
+            schema = self._crd_schemas.get(name) or {"$ref": DEFINITIONS_REF + name, "definitions": self._definitions}
             self._validators[name] = jsonschema.Draft4Validator(schema)
         return self._validators[name]
 

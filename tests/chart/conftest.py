@@ -47,4 +47,18 @@ def swagger_path() -> Path:
 
 @pytest.fixture(scope="session")
 def k8s_schemas(swagger_path: Path) -> k8s_schema.KubernetesSchemas:
-    return k8s_schema.KubernetesSchemas.from_file(swagger_path)
+    """The pinned Kubernetes' schemas plus the CRDs of the pinned Argo Rollouts (Rollout, AnalysisTemplate), from the
+    manifests/crds of its Go module: the canary's objects are validated as strictly as the rest."""
+    schemas = k8s_schema.KubernetesSchemas.from_file(swagger_path)
+    module = f"github.com/argoproj/argo-rollouts@{platform_versions()['argo_rollouts']}"
+    try:
+        # Its go.mod asks for a newer Go than the platform's: the toolchain the bundle builds it with.
+        crds_dir = k8s_schema.download_module(module, env={"GOTOOLCHAIN": str(platform_versions()["argo_rollouts_go"])})
+        crds_dir = crds_dir / "manifests" / "crds"
+    except k8s_schema.SwaggerUnavailable as error:
+        pytest.fail(f"cannot get Argo Rollouts' CRDs: {error}", pytrace=False)
+    documents = [doc for path in sorted(crds_dir.glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text(encoding="utf-8"))]
+    added = schemas.add_crds(documents)
+    if not {"argoproj.io/v1alpha1/Rollout", "argoproj.io/v1alpha1/AnalysisTemplate"} <= set(added):
+        pytest.fail(f"{crds_dir} did not define Rollout and AnalysisTemplate (it defined {added})", pytrace=False)
+    return schemas

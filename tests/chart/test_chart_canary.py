@@ -3,10 +3,13 @@ Deployment: the same pods, canary steps with an analysis after each weight, the 
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
-from chart_helpers import VPA_API, Helm, dig, find_object
+import yaml
+from chart_helpers import VPA_API, Helm, dig, find_object, platform_versions
 
 CANARY = ("canary.enabled=true",)
 ROLLOUTS_API = "argoproj.io/v1alpha1"
@@ -18,7 +21,7 @@ def metric(template: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_the_rollout_replaces_the_deployment_with_the_same_pods(helm: Helm) -> None:
-    plain = helm.render(["values-staging.yaml"])
+    plain = helm.render(["values-staging.yaml"], ("canary.enabled=false",))
     canary = helm.render(["values-staging.yaml"], CANARY)
     assert "Deployment" not in {o["kind"] for o in canary} and "Rollout" not in {o["kind"] for o in plain}
     deployment, rollout = find_object(plain, "Deployment"), find_object(canary, "Rollout")
@@ -62,7 +65,8 @@ def test_the_analysis_judges_error_rate_and_p95_of_the_canary_hash_and_no_data_i
     errors, latency = metric(template, "error-rate"), metric(template, "p95-latency")
     selector = 'namespace="demo",rollouts_pod_template_hash="{{args.canary-hash}}",endpoint!~"/healthz|/readyz|/metrics"'
     assert errors["provider"]["prometheus"]["query"] == (
-        f'sum(rate(http_requests_total{{{selector},status=~"5.."}}[30s])) / sum(rate(http_requests_total{{{selector}}}[30s]))')
+        f'(sum(rate(http_requests_total{{{selector},status=~"5.."}}[30s])) or vector(0))'
+        f' / sum(rate(http_requests_total{{{selector}}}[30s]))')
     assert latency["provider"]["prometheus"]["query"] == (
         f"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{{selector}}}[30s])))")
     assert errors["successCondition"] == "len(result) > 0 && !isNaN(result[0]) && result[0] <= 0.05"
@@ -101,3 +105,41 @@ def test_the_autoscalers_act_on_the_rollout(helm: Helm) -> None:
     assert find_object(objects, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"] == target
     assert find_object(objects, "VerticalPodAutoscaler")["spec"]["targetRef"] == target
     assert "replicas" not in find_object(objects, "Rollout")["spec"]
+
+
+PROMTOOL = (Path.home() / ".cache" / "gitops-platform" / "bundle" / f"prometheus-{platform_versions()['prometheus']}"
+            / "bin" / "promtool")
+# 1 request a second for 2 minutes, scraped every 5 s: the canary pod's (hash abc) and a stable pod's (hash old).
+PER_SCRAPE = 5
+
+
+def series(status: str, pod_hash: str, per_scrape: int) -> dict:
+    return {"series": (f'http_requests_total{{namespace="demo",rollouts_pod_template_hash="{pod_hash}",endpoint="/",'
+                       f'status="{status}"}}'),
+            "values": f"0+{per_scrape}x24"}
+
+
+@pytest.mark.parametrize(("inputs", "expected"), [
+    # Every request answered 200: an error rate of 0, not "no data" (an empty 5xx series used to leave it empty).
+    ([series("200", "abc", PER_SCRAPE)], [{"labels": "{}", "value": 0}]),
+    # 30 % 5xx.
+    ([series("200", "abc", 7), series("500", "abc", 3)], [{"labels": "{}", "value": 0.3}]),
+    # The stable pods' errors are not the canary's.
+    ([series("200", "abc", PER_SCRAPE), series("500", "old", PER_SCRAPE)], [{"labels": "{}", "value": 0}]),
+    # No request reached the canary: nothing, which the analysis calls Inconclusive.
+    ([series("200", "old", PER_SCRAPE)], []),
+], ids=["all-ok", "thirty-percent", "stable-errors-ignored", "no-traffic"])
+def test_the_error_rate_query_measures_the_canary_in_prometheus(helm: Helm, tmp_path: Path, inputs: list,
+                                                                 expected: list) -> None:
+    """The rendered query, evaluated by promtool (built from the Prometheus module with the bundle) on recorded series."""
+    if not PROMTOOL.is_file():
+        pytest.fail(f"{PROMTOOL} is missing: `make bundle` builds it (the Prometheus component)", pytrace=False)
+    template = find_object(helm.render([], CANARY), "AnalysisTemplate")
+    query = metric(template, "error-rate")["provider"]["prometheus"]["query"].replace("{{args.canary-hash}}", "abc")
+    suite = {"evaluation_interval": "5s", "rule_files": [], "tests": [{
+        "interval": "5s", "input_series": inputs,
+        "promql_expr_test": [{"expr": query, "eval_time": "2m", "exp_samples": expected}]}]}
+    (tmp_path / "query.test.yml").write_text(yaml.safe_dump(suite), encoding="utf-8")
+    result = subprocess.run([str(PROMTOOL), "test", "rules", "query.test.yml"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,7 +1,7 @@
 """Rendered objects are valid for the pinned Kubernetes version, strictly (unknown fields are errors).
 
-The schemas are the API server's own OpenAPI document from the k8s.io/kubernetes Go module
-(see tests/k8s_schema.py); no cluster is needed.
+The schemas are the API server's own OpenAPI document from the k8s.io/kubernetes Go module, and Argo Rollouts'
+CRDs from its module (see tests/k8s_schema.py); no cluster is needed.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ def test_rendered_objects_match_kubernetes_schema(
 ) -> None:
     objects = helm.render(values, sets, set_json)
 
-    assert {"Deployment", "Service"} <= {obj["kind"] for obj in objects}
+    kinds = {obj["kind"] for obj in objects}
+    # Staging and production release by canary: a Rollout and its AnalysisTemplate, checked against Argo Rollouts' CRDs.
+    assert "Service" in kinds and ({"Deployment"} <= kinds or {"Rollout", "AnalysisTemplate"} <= kinds)
     assert k8s_schemas.validate_all(objects) == []
 
 
@@ -162,3 +164,31 @@ def test_unknown_kinds_are_reported(k8s_schemas: k8s_schema.KubernetesSchemas, a
 
 def test_not_an_object_is_reported(k8s_schemas: k8s_schema.KubernetesSchemas) -> None:
     assert k8s_schemas.errors({"metadata": {"name": "x"}}) != []
+
+
+# The canary's objects are checked against Argo Rollouts' CRDs as strictly: (kind, how, where the error points).
+BROKEN_CANARY_OBJECTS = [
+    pytest.param("Rollout", _set("spec.strategy.canary.stepz", []), "$.spec.strategy.canary", id="rollout-unknown-field"),
+    pytest.param("Rollout", _set("spec.strategy.canary.steps.0.setWeight", "twenty"), "setWeight", id="weight-not-integer"),
+    pytest.param("Rollout", _set(f"{CONTAINER}.imagePullPolicyy", "Always"), "containers[0]", id="rollout-unknown-container-field"),
+    pytest.param("AnalysisTemplate", _set("spec.metrics.0.provider.prometheus.address", 9090), "address", id="address-not-string"),
+    pytest.param("AnalysisTemplate", _delete("spec.metrics.0.provider"), "$.spec.metrics[0]", id="provider-required"),
+]
+
+
+@pytest.mark.parametrize(("kind", "mutate", "where"), BROKEN_CANARY_OBJECTS)
+def test_broken_canary_objects_are_rejected(
+    helm: Helm,
+    k8s_schemas: k8s_schema.KubernetesSchemas,
+    kind: str,
+    mutate: Callable[[dict[str, Any]], None],
+    where: str,
+) -> None:
+    obj = copy.deepcopy(find_object(helm.render((), ("canary.enabled=true",)), kind))
+    assert k8s_schemas.errors(obj) == [], "the unbroken object must be valid for this test to mean anything"
+
+    mutate(obj)
+    errors = k8s_schemas.errors(obj)
+
+    assert errors, f"{kind} accepted after the mutation"
+    assert any(where in error for error in errors), errors

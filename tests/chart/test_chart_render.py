@@ -107,14 +107,14 @@ FIELD_CASES = [
         ("values-production.yaml",),
         (),
         (),
-        "Deployment",
+        "Rollout",
         f"{CONTAINER}.resources.limits",
         {"cpu": "1", "memory": "256Mi"},
         id="limits-production",
     ),
     # Replicas and rollout.
     pytest.param((), (), (), "Deployment", "spec.replicas", 1, id="replicas-default"),
-    pytest.param(("values-staging.yaml",), (), (), "Deployment", "spec.replicas", 2, id="replicas-staging"),
+    pytest.param(("values-staging.yaml",), (), (), "Rollout", "spec.replicas", 2, id="replicas-staging"),
     pytest.param(("values-dev.yaml",), (), (), "Deployment", "spec.replicas", 1, id="replicas-dev"),
     pytest.param((), ("replicaCount=0",), (), "Deployment", "spec.replicas", 0, id="replicas-zero"),
     pytest.param((), (), (), "Deployment", "spec.revisionHistoryLimit", 3, id="revision-history"),
@@ -131,7 +131,7 @@ FIELD_CASES = [
         (),
         "HorizontalPodAutoscaler",
         "spec",
-        {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "demo-demo-flask-app"},
+        {"scaleTargetRef": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "demo-demo-flask-app"},
          "minReplicas": 2, "maxReplicas": 4,
          "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}],
          "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}},
@@ -222,7 +222,7 @@ FIELD_CASES = [
         (),
         "VerticalPodAutoscaler",
         "spec",
-        {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "demo-demo-flask-app"},
+        {"targetRef": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "demo-demo-flask-app"},
          "updatePolicy": {"updateMode": "Off"},
          "resourcePolicy": {"containerPolicies": [{"containerName": "demo-flask-app", "controlledResources": ["cpu", "memory"]}]}},
         id="vpa-production",
@@ -232,7 +232,7 @@ FIELD_CASES = [
     pytest.param(("values-production.yaml",), (), (), "VerticalPodAutoscaler", "metadata.name", "demo-demo-flask-app", id="vpa-name"),
     pytest.param(
         ("values-production.yaml",),
-        ("fullnameOverride=web",),
+        ("fullnameOverride=web", "canary.enabled=false"),
         (),
         "VerticalPodAutoscaler",
         "spec.targetRef",
@@ -285,7 +285,8 @@ ABSENT_CASES = [
     pytest.param((), ("shutdown.preStopSleepSeconds=0",), (), "Deployment", f"{CONTAINER}.lifecycle", id="prestop-off"),
     pytest.param(("values-production.yaml",), (), (), "PodDisruptionBudget", "spec.minAvailable", id="pdb-one-of-min-max"),
     # With the autoscaler on, Argo CD's self-heal must not reset the replica count it chose.
-    pytest.param(("values-production.yaml",), (), (), "Deployment", "spec.replicas", id="hpa-no-replicas"),
+    pytest.param(("values-production.yaml",), (), (), "Rollout", "spec.replicas", id="hpa-no-replicas"),
+    pytest.param(("values-production.yaml",), ("canary.enabled=false",), (), "Deployment", "spec.replicas", id="hpa-no-replicas-deployment"),
 ]
 
 
@@ -322,7 +323,8 @@ KINDS_CASES = [
         (),
         (),
         (VPA_API,),
-        ["ConfigMap", "Deployment", "LimitRange", "PodDisruptionBudget", "ResourceQuota", "Service", "ServiceAccount"],
+        ["AnalysisTemplate", "ConfigMap", "LimitRange", "PodDisruptionBudget", "ResourceQuota", "Rollout", "Service",
+         "ServiceAccount"],
         id="staging",
     ),
     # A cluster without the VPA CRDs: no VerticalPodAutoscaler, so the sync does not fail on an unknown kind.
@@ -331,8 +333,8 @@ KINDS_CASES = [
         (),
         (),
         (),
-        ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "LimitRange", "PodDisruptionBudget", "ResourceQuota", "Service",
-         "ServiceAccount"],
+        ["AnalysisTemplate", "ConfigMap", "HorizontalPodAutoscaler", "LimitRange", "PodDisruptionBudget", "ResourceQuota",
+         "Rollout", "Service", "ServiceAccount"],
         id="production",
     ),
     pytest.param(
@@ -340,8 +342,8 @@ KINDS_CASES = [
         (),
         (),
         (VPA_API,),
-        ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "LimitRange", "PodDisruptionBudget", "ResourceQuota", "Service",
-         "ServiceAccount", "VerticalPodAutoscaler"],
+        ["AnalysisTemplate", "ConfigMap", "HorizontalPodAutoscaler", "LimitRange", "PodDisruptionBudget", "ResourceQuota",
+         "Rollout", "Service", "ServiceAccount", "VerticalPodAutoscaler"],
         id="production-vpa-api",
     ),
     pytest.param((), ("verticalPodAutoscaler.enabled=true",), (), (), ["ConfigMap", "Deployment", "Service", "ServiceAccount"], id="vpa-no-api"),
@@ -403,7 +405,8 @@ def test_version_label_is_the_deployed_tag(helm: Helm, tag: str, label: str) -> 
 @pytest.mark.parametrize("values_file", VALUES_FILES)
 def test_selectors_match_pod_labels(helm: Helm, values_file: str) -> None:
     objects = helm.render([values_file])
-    deployment = find_object(objects, "Deployment")
+    # Staging and production release by canary: their pods are the Rollout's.
+    deployment = next(obj for obj in objects if obj["kind"] in ("Deployment", "Rollout"))
     match_labels = deployment["spec"]["selector"]["matchLabels"]
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
 
