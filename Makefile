@@ -30,8 +30,8 @@ $(VENV)/.installed: requirements.txt app/requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	@touch $@
 
-prerequisites: venv ## Install and start Docker, install helm and kind, and the test tools kubeconform and actionlint (offline: built from source)
-	ansible-playbook playbooks/prerequisites.yml -e '{"host_prereqs_tools": ["helm", "kind", "kubeconform", "actionlint"]}'
+prerequisites: venv ## Install and start Docker, install helm and kind, and the test tools kubeconform and actionlint (offline: built from source) and headless chromium
+	ansible-playbook playbooks/prerequisites.yml -e '{"host_prereqs_tools": ["helm", "kind", "kubeconform", "actionlint"], "host_prereqs_packages": ["chromium", "chromium-driver"]}'
 
 up: bundle ## Bootstrap the whole platform (ansible-playbook site.yml); GITOPS_REPO=<git URL>
 	ansible-playbook site.yml $(if $(GITOPS_REPO),-e platform_gitops_repo=$(GITOPS_REPO))

@@ -143,3 +143,15 @@ def test_the_error_rate_query_measures_the_canary_in_prometheus(helm: Helm, tmp_
     result = subprocess.run([str(PROMTOOL), "test", "rules", "query.test.yml"], cwd=tmp_path, capture_output=True,
                             text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_traffic_pods_are_not_counted_as_the_apps(helm: Helm) -> None:
+    """The promotion gate, the Service and Prometheus select the app's pods by name and instance: the synthetic
+    traffic pods, which run a canary's image, must match none of them."""
+    objects = helm.render([], CANARY)
+    (traffic,) = [m for m in find_object(objects, "AnalysisTemplate")["spec"]["metrics"] if m["name"] == "synthetic-traffic"]
+    labels = traffic["provider"]["job"]["spec"]["template"]["metadata"]["labels"]
+    app_labels = find_object(objects, "Rollout")["spec"]["template"]["metadata"]["labels"]
+    assert "app.kubernetes.io/instance" not in labels
+    assert labels["app.kubernetes.io/name"] != app_labels["app.kubernetes.io/name"]
+    assert not find_object(objects, "Service")["spec"]["selector"].items() <= labels.items()

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to the gitops platform
 # Apache License 2.0
-"""Whether Deployments, StatefulSets and DaemonSets have rolled out, as `kubectl rollout status` judges it."""
+"""Whether Deployments, StatefulSets, DaemonSets and Argo Rollouts' Rollouts have rolled out, as `kubectl rollout
+status` (and `kubectl argo rollouts status`) judge it."""
 
 from __future__ import annotations
 
@@ -23,13 +24,16 @@ def rollout_problem(workload: dict) -> str:
     status = workload.get("status") or {}
     if _int(status.get("observedGeneration")) < _int(metadata.get("generation")):
         return "its new spec is not observed yet"
+    # A canary in its steps, paused or aborted has not rolled out, whatever its pod counts say.
+    if kind == "Rollout" and status.get("phase", "Healthy") != "Healthy":
+        return f"{status['phase']}: {status.get('message') or 'canary in progress'}"
     if kind == "DaemonSet":
         want = _int(status.get("desiredNumberScheduled"))
         updated, ready = _int(status.get("updatedNumberScheduled")), _int(status.get("numberAvailable"))
     else:
         want = _int(spec.get("replicas"), 1)
         updated = _int(status.get("updatedReplicas"))
-        ready = _int(status.get("availableReplicas" if kind == "Deployment" else "readyReplicas"))
+        ready = _int(status.get("availableReplicas" if kind in ("Deployment", "Rollout") else "readyReplicas"))
     if updated < want or ready < want:
         return f"{ready}/{want} ready"
     return ""

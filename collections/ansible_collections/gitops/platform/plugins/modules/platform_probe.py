@@ -10,8 +10,9 @@ DOCUMENTATION = r"""
 module: platform_probe
 short_description: Read, in one call, whether a bootstrapped platform is healthy and what it consists of
 description:
-  - Lists, through the Kubernetes API of O(context), the Deployments, StatefulSets and DaemonSets, the image
-    pull and Argo CD repository secrets of O(namespaces), the Argo CD Applications of O(applications_namespace)
+  - Lists, through the Kubernetes API of O(context), the Deployments, StatefulSets, DaemonSets and Argo Rollouts'
+    Rollouts, the image pull and Argo CD repository secrets of O(namespaces), the Argo CD Applications of
+    O(applications_namespace)
     and every APIService; and asks each of O(urls) for an answer.
   - Returns the platform's RV(state) (the cluster's identity, which objects exist, the secrets' revisions), which
     C(site.yml) records after a complete run, and RV(problems), every reason it is not healthy now (a workload
@@ -164,6 +165,9 @@ def read_cluster(params: dict) -> tuple[dict, list[str]]:
     workloads = []
     for plural, kind in WORKLOAD_KINDS:
         workloads += cluster.items(f"/apis/apps/v1/{plural}", kind)
+    # The canaries' Rollouts, where Argo Rollouts' CRDs are installed.
+    rollouts = cluster.get("/apis/argoproj.io/v1alpha1/rollouts", missing_ok=True)
+    workloads += [dict(item, kind="Rollout") for item in (rollouts or {}).get("items") or []]
     listed = cluster.get(f"/apis/argoproj.io/v1alpha1/namespaces/{params['applications_namespace']}/applications",
                          missing_ok=True)
     applications = None if listed is None else [dict(item, kind="Application") for item in listed.get("items") or []]

@@ -27,6 +27,13 @@ CASES = [
               updatedNumberScheduled=2, numberAvailable=2), ""),
     (workload("DaemonSet", replicas=None, observedGeneration=1, desiredNumberScheduled=2,
               updatedNumberScheduled=2, numberAvailable=1), "1/2 ready"),
+    # Argo Rollouts reports observedGeneration as a string, and a phase.
+    (workload("Rollout", observedGeneration="1", updatedReplicas=1, availableReplicas=1, phase="Healthy"), ""),
+    (workload("Rollout", observedGeneration="1", updatedReplicas=1, availableReplicas=1, phase="Paused",
+              message="CanaryPauseStep"), "Paused: CanaryPauseStep"),
+    (workload("Rollout", observedGeneration="1", updatedReplicas=1, availableReplicas=1, phase="Degraded",
+              message="RolloutAborted: metric error-rate assessed Failed"), "Degraded: RolloutAborted: metric error-rate assessed Failed"),
+    (workload("Rollout", observedGeneration="1", updatedReplicas=1, availableReplicas=0, phase="Healthy"), "0/1 ready"),
 ]
 
 
