@@ -73,9 +73,9 @@ molecule: bundle ## Every Molecule scenario; logs in build/logs
 
 test: lint pytest molecule ## Everything CI runs
 
-bench: bundle ## Benchmark tables: promotion (1 and 20 concurrent); offline, the GitOps loop (site.yml, promote, rollback)
+bench: bundle ## Benchmark tables: promotion (1 and 20 concurrent); offline, the GitOps loop (site.yml, promote, rollback) and canary releases
 	python benchmarks/promotion.py
-	@if [ "$(GITOPS_OFFLINE)" = true ]; then python benchmarks/gitops_loop.py --teardown; fi
+	@if [ "$(GITOPS_OFFLINE)" = true ]; then python benchmarks/gitops_loop.py && python benchmarks/canary.py && ansible-playbook playbooks/teardown.yml >/dev/null; fi
 
 collection: venv ## Build the gitops.platform collection (plugins, roles, playbooks) into build/collection/
 	python scripts/build-collection.py
