@@ -24,10 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from playbook_runs import ROOT, print_table, run
+from playbook_runs import ROOT, print_table, run, until_served
 
 STAGING = "http://127.0.0.1:30081"
 SECRETS = Path.home() / ".config" / "gitops-platform"
@@ -35,22 +34,6 @@ CONTEXT = "kind-gitops-demo"
 ERROR_RATE = 0.3
 # At the first step (20 % of staging's two pods) one canary pod serves beside the two stable ones.
 CANARY_SHARE = 1 / 3
-
-
-def served_version(url: str) -> str:
-    try:
-        with urllib.request.urlopen(f"{url}/version", timeout=2) as response:
-            return json.load(response).get("version", "")
-    except (OSError, ValueError):
-        return ""
-
-
-def until_served(url: str, version: str, start: float, timeout: float = 300) -> float:
-    while served_version(url) != version:
-        if time.perf_counter() - start > timeout:
-            raise SystemExit(f"{url} did not serve version {version} within {timeout:.0f} s")
-        time.sleep(0.25)
-    return time.perf_counter() - start
 
 
 def request_loop(url: str, seconds: int, stop: Path | None, out: Path) -> subprocess.Popen:

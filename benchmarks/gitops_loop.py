@@ -21,37 +21,18 @@ exits non-zero when a step fails.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from playbook_runs import ROOT, changed, print_table, run
+from playbook_runs import ROOT, changed, print_table, run, served_version, until_served
 
 URLS = {"dev": "http://127.0.0.1:30082", "staging": "http://127.0.0.1:30081", "production": "http://127.0.0.1:30080"}
 SECRETS = Path.home() / ".config" / "gitops-platform"
 REGISTRY = "localhost:5001/demo-flask-app"
-
-
-def served_version(environment: str) -> str:
-    try:
-        with urllib.request.urlopen(f"{URLS[environment]}/version", timeout=2) as response:
-            return json.load(response).get("version", "")
-    except (OSError, ValueError):
-        return ""
-
-
-def until_served(environment: str, version: str, start: float, timeout: float = 300) -> float:
-    """Seconds from start until the environment serves version (polling every 0.25 s)."""
-    while served_version(environment) != version:
-        if time.perf_counter() - start > timeout:
-            raise SystemExit(f"{environment} did not serve version {version} within {timeout:.0f} s")
-        time.sleep(0.25)
-    return time.perf_counter() - start
 
 
 def build_broken(good: str, broken: str) -> None:
@@ -96,7 +77,7 @@ def main() -> int:
     run(["playbooks/teardown.yml"], env)
     seconds, out = run(["site.yml"], env)
     rows.append(("site.yml cold with three environments, images cached", f"{seconds:.0f} s", "<= 3 min", "5-7 min"))
-    initial = served_version("dev")
+    initial = served_version(URLS["dev"])
 
     # Both strategies: Mitogen's (ansible.cfg) and ansible-core's plain linear, which must be fast on its own.
     for strategy in ("gitops.platform.fast_linear", "ansible.builtin.linear"):
@@ -115,13 +96,13 @@ def main() -> int:
     start = time.perf_counter()
     run(["playbooks/promote.yml", "-e", f"image_tag={args.tag}", "-e", "image_promotion_verify_image=true", *common],
         git_env)
-    dev = until_served("dev", args.tag, start)
+    dev = until_served(URLS["dev"], args.tag, start)
     rows.append(("promotion to dev: commit -> new version served", f"{dev:.0f} s", "<= 60 s", "10-15 min (3-min poll)"))
     run(["playbooks/promote.yml", "-e", "environment=staging", "-e", "promote_from=dev", *common], git_env)
     run(["playbooks/promote.yml", "-e", "environment=production", "-e", "promote_from=staging",
          "-e", "image_promotion_approved_by=benchmark", *common], git_env)
     rows.append(("good release dev -> staging -> production (approved), to served in production",
-                 f"{until_served('production', args.tag, start):.0f} s", "<= 90 s", "-"))
+                 f"{until_served(URLS['production'], args.tag, start):.0f} s", "<= 90 s", "-"))
 
     broken = f"{args.tag}-broken"
     build_broken(args.tag, broken)
@@ -132,13 +113,13 @@ def main() -> int:
         sys.stderr.write(out[-3000:])
         raise SystemExit("the broken release's promotion failed, but not by being reverted")
     rows.append(("broken release: promotion start -> reverted in git, previous version served",
-                 f"{until_served('dev', args.tag, start):.0f} s", "<= 120 s", "-"))
+                 f"{until_served(URLS['dev'], args.tag, start):.0f} s", "<= 120 s", "-"))
 
     rows.append(("HPA: load start -> scaled out", f"{scale_out(env):.0f} s", "<= 90 s", "-"))
 
     start = time.perf_counter()
     run(["playbooks/rollback.yml", "-e", "environment=dev", *common], git_env)
-    rows.append(("rollback of dev -> previous version served", f"{until_served('dev', initial, start):.0f} s", "<= 60 s",
+    rows.append(("rollback of dev -> previous version served", f"{until_served(URLS['dev'], initial, start):.0f} s", "<= 60 s",
                  "< 5 min"))
     run(["playbooks/unpin.yml", "-e", "environment=dev", "-e", "gitops_repo=http://127.0.0.1:8418/gitops.git"], git_env)
 

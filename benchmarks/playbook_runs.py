@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +28,24 @@ def run(args: list[str], env: dict, expect_failure: bool = False) -> tuple[float
         sys.stderr.write(result.stdout[-4000:] + result.stderr[-2000:])
         raise SystemExit(f"ansible-playbook {' '.join(args)} failed (rc={result.returncode})")
     return seconds, result.stdout
+
+
+def served_version(url: str) -> str:
+    """The version an environment's /version reports, or "" when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"{url}/version", timeout=2) as response:
+            return json.load(response).get("version", "")
+    except (OSError, ValueError):
+        return ""
+
+
+def until_served(url: str, version: str, start: float, timeout: float = 300) -> float:
+    """Seconds from start until url serves version (polling every 0.25 s); exit after timeout."""
+    while served_version(url) != version:
+        if time.perf_counter() - start > timeout:
+            raise SystemExit(f"{url} did not serve version {version} within {timeout:.0f} s")
+        time.sleep(0.25)
+    return time.perf_counter() - start
 
 
 def changed(output: str) -> str:

@@ -98,8 +98,17 @@ BROKEN_OBJECTS = [
     pytest.param("ConfigMap", _set("metadata.label", {"a": "b"}), "$.metadata", id="unknown-metadata-field"),
 ]
 
+# The canary's objects are checked against Argo Rollouts' CRDs as strictly: (kind, how, where the error points).
+BROKEN_CANARY_OBJECTS = [
+    pytest.param("Rollout", _set("spec.strategy.canary.stepz", []), "$.spec.strategy.canary", id="rollout-unknown-field"),
+    pytest.param("Rollout", _set("spec.strategy.canary.steps.0.setWeight", "twenty"), "setWeight", id="weight-not-integer"),
+    pytest.param("Rollout", _set(f"{CONTAINER}.imagePullPolicyy", "Always"), "containers[0]", id="rollout-unknown-container-field"),
+    pytest.param("AnalysisTemplate", _set("spec.metrics.0.provider.prometheus.address", 9090), "address", id="address-not-string"),
+    pytest.param("AnalysisTemplate", _delete("spec.metrics.0.provider"), "$.spec.metrics[0]", id="provider-required"),
+]
 
-@pytest.mark.parametrize(("kind", "mutate", "where"), BROKEN_OBJECTS)
+
+@pytest.mark.parametrize(("kind", "mutate", "where"), BROKEN_OBJECTS + BROKEN_CANARY_OBJECTS)
 def test_broken_objects_are_rejected(
     helm: Helm,
     k8s_schemas: k8s_schema.KubernetesSchemas,
@@ -107,7 +116,8 @@ def test_broken_objects_are_rejected(
     mutate: Callable[[dict[str, Any]], None],
     where: str,
 ) -> None:
-    obj = copy.deepcopy(find_object(helm.render(), kind))
+    sets = ("canary.enabled=true",) if kind in ("Rollout", "AnalysisTemplate") else ()
+    obj = copy.deepcopy(find_object(helm.render((), sets), kind))
     assert k8s_schemas.errors(obj) == [], "the unbroken object must be valid for this test to mean anything"
 
     mutate(obj)
@@ -164,31 +174,3 @@ def test_unknown_kinds_are_reported(k8s_schemas: k8s_schema.KubernetesSchemas, a
 
 def test_not_an_object_is_reported(k8s_schemas: k8s_schema.KubernetesSchemas) -> None:
     assert k8s_schemas.errors({"metadata": {"name": "x"}}) != []
-
-
-# The canary's objects are checked against Argo Rollouts' CRDs as strictly: (kind, how, where the error points).
-BROKEN_CANARY_OBJECTS = [
-    pytest.param("Rollout", _set("spec.strategy.canary.stepz", []), "$.spec.strategy.canary", id="rollout-unknown-field"),
-    pytest.param("Rollout", _set("spec.strategy.canary.steps.0.setWeight", "twenty"), "setWeight", id="weight-not-integer"),
-    pytest.param("Rollout", _set(f"{CONTAINER}.imagePullPolicyy", "Always"), "containers[0]", id="rollout-unknown-container-field"),
-    pytest.param("AnalysisTemplate", _set("spec.metrics.0.provider.prometheus.address", 9090), "address", id="address-not-string"),
-    pytest.param("AnalysisTemplate", _delete("spec.metrics.0.provider"), "$.spec.metrics[0]", id="provider-required"),
-]
-
-
-@pytest.mark.parametrize(("kind", "mutate", "where"), BROKEN_CANARY_OBJECTS)
-def test_broken_canary_objects_are_rejected(
-    helm: Helm,
-    k8s_schemas: k8s_schema.KubernetesSchemas,
-    kind: str,
-    mutate: Callable[[dict[str, Any]], None],
-    where: str,
-) -> None:
-    obj = copy.deepcopy(find_object(helm.render((), ("canary.enabled=true",)), kind))
-    assert k8s_schemas.errors(obj) == [], "the unbroken object must be valid for this test to mean anything"
-
-    mutate(obj)
-    errors = k8s_schemas.errors(obj)
-
-    assert errors, f"{kind} accepted after the mutation"
-    assert any(where in error for error in errors), errors
