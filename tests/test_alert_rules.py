@@ -12,19 +12,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests import promtool_path
+
 REPO = Path(__file__).resolve().parents[1]
 RULES_DIR = REPO / "helm" / "platform-observability" / "rules"
-VERSIONS = yaml.safe_load((REPO / "inventory" / "group_vars" / "all" / "versions.yml").read_text())["platform_versions"]
-PROMTOOL = Path.home() / ".cache" / "gitops-platform" / "bundle" / f"prometheus-{VERSIONS['prometheus']}" / "bin" / "promtool"
 RULE_FILES = sorted(RULES_DIR.glob("*.rules.yml"))
 TEST_FILES = sorted((RULES_DIR / "tests").glob("*.test.yml"))
 
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    if not PROMTOOL.is_file():
-        pytest.fail(f"{PROMTOOL} is missing: `make bundle` builds it (the Prometheus component)", pytrace=False)
-    return str(PROMTOOL)
+    return promtool_path.promtool()
 
 
 def run(*args: str, cwd: Path = RULES_DIR) -> subprocess.CompletedProcess:

@@ -27,6 +27,7 @@ if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
 import k8s_schema  # noqa: E402, F401  (re-exported to the tests; needs the sys.path entry above)
+import promtool_path  # noqa: E402, F401  (likewise)
 
 # Values files shipped with the chart, as `helm -f` arguments relative to the chart directory.
 VALUES_FILES = ("values.yaml", "values-dev.yaml", "values-staging.yaml", "values-production.yaml")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_helpers import VPA_API, Helm, dig, find_object, platform_versions
+from chart_helpers import VPA_API, Helm, dig, find_object, promtool_path
 
 CANARY = ("canary.enabled=true",)
 ROLLOUTS_API = "argoproj.io/v1alpha1"
@@ -107,8 +107,6 @@ def test_the_autoscalers_act_on_the_rollout(helm: Helm) -> None:
     assert "replicas" not in find_object(objects, "Rollout")["spec"]
 
 
-PROMTOOL = (Path.home() / ".cache" / "gitops-platform" / "bundle" / f"prometheus-{platform_versions()['prometheus']}"
-            / "bin" / "promtool")
 # 1 request a second for 2 minutes, scraped every 5 s: the canary pod's (hash abc) and a stable pod's (hash old).
 PER_SCRAPE = 5
 
@@ -132,15 +130,14 @@ def series(status: str, pod_hash: str, per_scrape: int) -> dict:
 def test_the_error_rate_query_measures_the_canary_in_prometheus(helm: Helm, tmp_path: Path, inputs: list,
                                                                  expected: list) -> None:
     """The rendered query, evaluated by promtool (built from the Prometheus module with the bundle) on recorded series."""
-    if not PROMTOOL.is_file():
-        pytest.fail(f"{PROMTOOL} is missing: `make bundle` builds it (the Prometheus component)", pytrace=False)
+    promtool = promtool_path.promtool()
     template = find_object(helm.render([], CANARY), "AnalysisTemplate")
     query = metric(template, "error-rate")["provider"]["prometheus"]["query"].replace("{{args.canary-hash}}", "abc")
     suite = {"evaluation_interval": "5s", "rule_files": [], "tests": [{
         "interval": "5s", "input_series": inputs,
         "promql_expr_test": [{"expr": query, "eval_time": "2m", "exp_samples": expected}]}]}
     (tmp_path / "query.test.yml").write_text(yaml.safe_dump(suite), encoding="utf-8")
-    result = subprocess.run([str(PROMTOOL), "test", "rules", "query.test.yml"], cwd=tmp_path, capture_output=True,
+    result = subprocess.run([promtool, "test", "rules", "query.test.yml"], cwd=tmp_path, capture_output=True,
                             text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
