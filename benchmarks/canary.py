@@ -26,10 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from playbook_runs import ROOT, print_table, run, until_served
+from playbook_runs import PROMOTE_ARGS, ROOT, git_env, print_table, run, until_served
 
 STAGING = "http://127.0.0.1:30081"
-SECRETS = Path.home() / ".config" / "gitops-platform"
 CONTEXT = "kind-gitops-demo"
 ERROR_RATE = 0.3
 # At the first step (20 % of staging's two pods) one canary pod serves beside the two stable ones.
@@ -63,28 +62,25 @@ def main() -> int:
     args = parser.parse_args()
 
     env = {**os.environ, "GITOPS_OFFLINE": "true", "ANSIBLE_NOCOLOR": "1"}
-    common = ["-e", "gitops_repo=http://127.0.0.1:8418/gitops.git", "-e", "argocd_refresh=true"]
     rows = []
 
     run(["site.yml"], env)
-    # The push account site.yml generated offline, as a CI job would pass it.
-    git_env = {**env, "GITOPS_GIT_USERNAME": "gitops",
-               "GITOPS_GIT_PASSWORD": (SECRETS / "gitops-git-password").read_text().strip()}
+    promote_env = git_env(env)
     bad = f"{args.tag}-bad"
     run(["playbooks/build-app-image.yml", "-e", f"app_image_version={args.tag}", "-e", "app_image_push=true"], env)
     run(["playbooks/build-app-image.yml", "-e", f"app_image_version={bad}", "-e", f"app_image_fault_error_rate={ERROR_RATE}",
          "-e", "app_image_push=true"], env)
 
-    run(["playbooks/promote.yml", "-e", f"image_tag={args.tag}", *common], git_env)
-    seconds, _ = run(["playbooks/promote.yml", "-e", "environment=staging", "-e", "promote_from=dev", *common], git_env)
+    run(["playbooks/promote.yml", "-e", f"image_tag={args.tag}", *PROMOTE_ARGS], promote_env)
+    seconds, _ = run(["playbooks/promote.yml", "-e", "environment=staging", "-e", "promote_from=dev", *PROMOTE_ARGS], promote_env)
     rows.append(("good release through staging's canary steps (20 %, 50 %), analyses passing", f"{seconds:.0f} s", "<= 3 min"))
 
-    run(["playbooks/promote.yml", "-e", f"image_tag={bad}", *common], git_env)
+    run(["playbooks/promote.yml", "-e", f"image_tag={bad}", *PROMOTE_ARGS], promote_env)
     with tempfile.TemporaryDirectory() as work:
         stop, during, after = Path(work) / "stop", Path(work) / "during.json", Path(work) / "after.json"
         loop = request_loop(STAGING, 300, stop, during)
         start = time.perf_counter()
-        _, out = run(["playbooks/promote.yml", "-e", "environment=staging", "-e", "promote_from=dev", *common], git_env,
+        _, out = run(["playbooks/promote.yml", "-e", "environment=staging", "-e", "promote_from=dev", *PROMOTE_ARGS], promote_env,
                      expect_failure=True)
         if "was reverted" not in out or "error-rate Failed" not in out:
             sys.stderr.write(out[-3000:])
@@ -100,7 +96,7 @@ def main() -> int:
                  f"{during_summary['failed']} of {during_summary['sent']}; {after_summary['failed']} of "
                  f"{after_summary['sent']} after the abort", f"<= {bound:.0f} (1/3 x 30 %), 0 after"))
 
-    run(["playbooks/promote.yml", "-e", f"image_tag={args.tag}", *common], git_env)
+    run(["playbooks/promote.yml", "-e", f"image_tag={args.tag}", *PROMOTE_ARGS], promote_env)
 
     rows.append(("memory of the observability stack (Prometheus, Alertmanager, receiver)",
                  f"{memory_mib('monitoring'):.0f} MiB", "measured"))

@@ -28,10 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from playbook_runs import ROOT, changed, print_table, run, served_version, until_served
+from playbook_runs import PROMOTE_ARGS, ROOT, changed, git_env, print_table, run, served_version, until_served
 
 URLS = {"dev": "http://127.0.0.1:30082", "staging": "http://127.0.0.1:30081", "production": "http://127.0.0.1:30080"}
-SECRETS = Path.home() / ".config" / "gitops-platform"
 REGISTRY = "localhost:5001/demo-flask-app"
 
 
@@ -89,26 +88,24 @@ def main() -> int:
                  f"{seconds:.0f} s, changed={changed(out)}", "changed=0", "-"))
 
     run(["playbooks/build-app-image.yml", "-e", f"app_image_version={args.tag}", "-e", "app_image_push=true"], env)
-    git_env = {**env, "GITOPS_GIT_USERNAME": "gitops",
-               "GITOPS_GIT_PASSWORD": (SECRETS / "gitops-git-password").read_text().strip()}
-    common = ["-e", "gitops_repo=http://127.0.0.1:8418/gitops.git", "-e", "argocd_refresh=true"]
+    promote_env = git_env(env)
 
     start = time.perf_counter()
-    run(["playbooks/promote.yml", "-e", f"image_tag={args.tag}", "-e", "image_promotion_verify_image=true", *common],
-        git_env)
+    run(["playbooks/promote.yml", "-e", f"image_tag={args.tag}", "-e", "image_promotion_verify_image=true", *PROMOTE_ARGS],
+        promote_env)
     dev = until_served(URLS["dev"], args.tag, start)
     rows.append(("promotion to dev: commit -> new version served", f"{dev:.0f} s", "<= 60 s", "10-15 min (3-min poll)"))
-    run(["playbooks/promote.yml", "-e", "environment=staging", "-e", "promote_from=dev", *common], git_env)
+    run(["playbooks/promote.yml", "-e", "environment=staging", "-e", "promote_from=dev", *PROMOTE_ARGS], promote_env)
     run(["playbooks/promote.yml", "-e", "environment=production", "-e", "promote_from=staging",
-         "-e", "image_promotion_approved_by=benchmark", *common], git_env)
+         "-e", "image_promotion_approved_by=benchmark", *PROMOTE_ARGS], promote_env)
     rows.append(("good release dev -> staging -> production (approved), to served in production",
                  f"{until_served(URLS['production'], args.tag, start):.0f} s", "<= 90 s", "-"))
 
     broken = f"{args.tag}-broken"
     build_broken(args.tag, broken)
     start = time.perf_counter()
-    seconds, out = run(["playbooks/promote.yml", "-e", f"image_tag={broken}", "-e", "image_promotion_tag_policy=", *common],
-                       git_env, expect_failure=True)
+    seconds, out = run(["playbooks/promote.yml", "-e", f"image_tag={broken}", "-e", "image_promotion_tag_policy=", *PROMOTE_ARGS],
+                       promote_env, expect_failure=True)
     if "was reverted" not in out:
         sys.stderr.write(out[-3000:])
         raise SystemExit("the broken release's promotion failed, but not by being reverted")
@@ -118,10 +115,10 @@ def main() -> int:
     rows.append(("HPA: load start -> scaled out", f"{scale_out(env):.0f} s", "<= 90 s", "-"))
 
     start = time.perf_counter()
-    run(["playbooks/rollback.yml", "-e", "environment=dev", *common], git_env)
+    run(["playbooks/rollback.yml", "-e", "environment=dev", *PROMOTE_ARGS], promote_env)
     rows.append(("rollback of dev -> previous version served", f"{until_served(URLS['dev'], initial, start):.0f} s", "<= 60 s",
                  "< 5 min"))
-    run(["playbooks/unpin.yml", "-e", "environment=dev", "-e", "gitops_repo=http://127.0.0.1:8418/gitops.git"], git_env)
+    run(["playbooks/unpin.yml", "-e", "environment=dev", "-e", "gitops_repo=http://127.0.0.1:8418/gitops.git"], promote_env)
 
     if args.teardown:
         run(["playbooks/teardown.yml"], env)

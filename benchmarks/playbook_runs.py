@@ -30,6 +30,18 @@ def run(args: list[str], env: dict, expect_failure: bool = False) -> tuple[float
     return seconds, result.stdout
 
 
+# The offline git server's push account as site.yml generated it, passed as a CI job passes it; the promotion's
+# arguments for it, with the sync a webhook would trigger online.
+SECRETS = Path.home() / ".config" / "gitops-platform"
+PROMOTE_ARGS = ["-e", "gitops_repo=http://127.0.0.1:8418/gitops.git", "-e", "argocd_refresh=true"]
+
+
+def git_env(env: dict) -> dict:
+    """env plus the push account promotions read (GITOPS_GIT_USERNAME / _PASSWORD)."""
+    return {**env, "GITOPS_GIT_USERNAME": "gitops",
+            "GITOPS_GIT_PASSWORD": (SECRETS / "gitops-git-password").read_text().strip()}
+
+
 def served_version(url: str) -> str:
     """The version an environment's /version reports, or "" when it does not answer."""
     try:
