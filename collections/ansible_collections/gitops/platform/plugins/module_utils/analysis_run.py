@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.gitops.platform.plugins.module_utils.argocd_application import truncate
+
 # The phases of a judgement that stopped a canary, worst first (Argo Rollouts' own order).
 STOPPING = ("Error", "Failed", "Inconclusive")
 LIMIT = 400
@@ -49,5 +51,4 @@ def summary(run: dict | None) -> str:
     text = f"{(run.get('metadata') or {}).get('name', '?')} {status.get('phase', '?')}"
     if metrics:
         text += ": " + "; ".join(_metric_line(metric) for metric in metrics)
-    text = " ".join(text.split())
-    return text if len(text) <= LIMIT else text[: LIMIT - 3].rstrip() + "..."
+    return truncate(text, LIMIT)

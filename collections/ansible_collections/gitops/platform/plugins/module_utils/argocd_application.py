@@ -80,7 +80,8 @@ def degraded_at(app: dict | None, expected_revision: str) -> bool:
     return not (changed and synced and changed < synced)
 
 
-def _truncate(text: str, length: int) -> str:
+def truncate(text: str, length: int) -> str:
+    """`text` on one line, at most `length` characters, with "..." where it was cut."""
     text = " ".join(str(text).split())
     return text if len(text) <= length else text[: length - 3].rstrip() + "..."
 
@@ -114,7 +115,7 @@ def reason(app: dict | None) -> str:
         parts.append(str(operation_message))
     if not parts:
         parts.append(f"sync={sync_status(app)}, health={health_status(app)}")
-    return _truncate("; ".join(dict.fromkeys(parts)), 400)
+    return truncate("; ".join(dict.fromkeys(parts)), 400)
 
 
 def report(app: dict | None) -> str:
@@ -126,10 +127,10 @@ def report(app: dict | None) -> str:
             f"last operation: {_dig(status, 'operationState', 'phase', default='none')}")
     message = _dig(status, "operationState", "message", default="")
     if message:
-        line += " " + _truncate(message, 300)
+        line += " " + truncate(message, 300)
     for condition in status.get("conditions") or []:
         if condition.get("message"):
-            line += "; " + _truncate(condition["message"], 300)
+            line += "; " + truncate(condition["message"], 300)
     return line
 
 
@@ -173,5 +174,5 @@ def lines(items: list | None, names: list) -> list:
     for name in names:
         app = live.get(name)
         health = _health_parts(app) if app else []
-        out.append(f"{name}: {report(app)}" + (f" - {_truncate('; '.join(dict.fromkeys(health)), 300)}" if health else ""))
+        out.append(f"{name}: {report(app)}" + (f" - {truncate('; '.join(dict.fromkeys(health)), 300)}" if health else ""))
     return out
