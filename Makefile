@@ -71,7 +71,8 @@ molecule: bundle ## Every Molecule scenario; logs in build/logs
 	echo "molecule: $$passed passed, $$failed failed"; \
 	test $$failed -eq 0
 
-test: lint pytest molecule ## Everything CI runs
+test: venv ## Everything CI runs: lint and the tests that need no bundle beside the builds, then the rest
+	python scripts/run-tests.py
 
 bench: bundle ## Benchmark tables: promotion (1 and 20 concurrent); offline, the GitOps loop (site.yml, promote, rollback) and canary releases
 	python benchmarks/promotion.py

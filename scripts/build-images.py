@@ -45,6 +45,8 @@ BACKGROUND = playbook("argocd-images.yml", "offline-bundle.yml",
 
 
 def main() -> int:
+    # make test stops a failed run's background builds with SIGTERM: end this half's background half too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log_path = LOG_DIR / "argocd-images.log"
     started = time.monotonic()

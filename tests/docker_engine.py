@@ -10,6 +10,7 @@ import subprocess
 def docker(*args: str, check: bool = True, timeout: float = 120, input_bytes: bytes | None = None,
            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the docker CLI; `env` adds to this process's environment (e.g. DOCKER_CONFIG)."""
+    refuse_without_bundle("the Docker engine")
     result = subprocess.run(["docker", *args], capture_output=True, input=input_bytes, check=False, timeout=timeout,
                             env={**os.environ, **env} if env else None)
     done = subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode(errors="replace"),
@@ -17,6 +18,15 @@ def docker(*args: str, check: bool = True, timeout: float = 120, input_bytes: by
     if check and done.returncode != 0:
         raise subprocess.CalledProcessError(done.returncode, done.args, done.stdout, done.stderr)
     return done
+
+
+def refuse_without_bundle(what: str) -> None:
+    """Fail a test that uses `what` in the run `make test` starts beside the bundle build (scripts/run-tests.py sets
+    GITOPS_TESTS_WITHOUT_BUNDLE there): such a test needs the pytest mark `bundle`, or it would race the build.
+    Only while a test runs (PYTEST_CURRENT_TEST): the marked modules may ask Docker at collection time."""
+    if os.environ.get("GITOPS_TESTS_WITHOUT_BUNDLE") and os.environ.get("PYTEST_CURRENT_TEST"):
+        raise AssertionError(f"this test uses {what}, so it needs `pytestmark = pytest.mark.bundle` (or the mark on "
+                             "the test): make test runs the unmarked tests while the bundle is still being built")
 
 
 def docker_unreachable() -> str | None:

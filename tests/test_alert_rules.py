@@ -14,6 +14,9 @@ import yaml
 
 from tests import promtool_path
 
+# Needs the Docker engine or what `make bundle` builds: `make test` runs it once the bundle is built.
+pytestmark = pytest.mark.bundle
+
 REPO = Path(__file__).resolve().parents[1]
 RULES_DIR = REPO / "helm" / "platform-observability" / "rules"
 RULE_FILES = sorted(RULES_DIR.glob("*.rules.yml"))

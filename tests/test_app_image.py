@@ -30,7 +30,11 @@ START_TIMEOUT = 30
 
 
 _DOCKER_UNREACHABLE = docker_unreachable()
-pytestmark = pytest.mark.skipif(_DOCKER_UNREACHABLE is not None, reason=_DOCKER_UNREACHABLE or "")
+# Needs the Docker engine or what `make bundle` builds: `make test` runs it once the bundle is built.
+pytestmark = [
+    pytest.mark.bundle,
+    pytest.mark.skipif(_DOCKER_UNREACHABLE is not None, reason=_DOCKER_UNREACHABLE or ""),
+]
 
 
 def http_get(url: str, accept: str | None = None) -> tuple[int, str, str]:

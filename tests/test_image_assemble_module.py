@@ -22,7 +22,9 @@ GO = shutil.which("go") or ("/usr/local/go/bin/go" if os.access("/usr/local/go/b
 REPO = "gitops-test/image-assemble"
 CAP_NET_BIND_SERVICE = 1 << 10
 
+# Needs the Docker engine or what `make bundle` builds: `make test` runs it once the bundle is built.
 pytestmark = [
+    pytest.mark.bundle,
     pytest.mark.skipif(GO is None, reason="Go is not installed (the probe program is built with it)"),
     pytest.mark.skipif(docker_unreachable() is not None, reason=f"Docker: {docker_unreachable()}"),
 ]

@@ -17,6 +17,9 @@ from tests.ansible_run import Run, run_role
 from tests.docker_engine import docker, docker_unreachable
 from tests.registry_role import RegistryUnderTest, tiny_image
 
+# Needs the Docker engine or what `make bundle` builds: `make test` runs it once the bundle is built.
+pytestmark = pytest.mark.bundle
+
 PORT = 5057
 NAME = "pytest-registry-cache"
 PUSH = ("pytest", "cache-Pa55")

@@ -20,6 +20,9 @@ import pytest
 from tests.docker_engine import docker, docker_unreachable
 from tests.registry_role import RegistryUnderTest, run_role, tiny_image
 
+# Needs the Docker engine or what `make bundle` builds: `make test` runs it once the bundle is built.
+pytestmark = pytest.mark.bundle
+
 PORT = 5056
 NAME = "pytest-registry-login"
 PUSH = ("pytest", "first-Pa55")

@@ -117,6 +117,7 @@ def series(status: str, pod_hash: str, per_scrape: int) -> dict:
             "values": f"0+{per_scrape}x24"}
 
 
+@pytest.mark.bundle  # promtool comes from the bundle
 @pytest.mark.parametrize(("inputs", "expected"), [
     # Every request answered 200: an error rate of 0, not "no data" (an empty 5xx series used to leave it empty).
     ([series("200", "abc", PER_SCRAPE)], [{"labels": "{}", "value": 0}]),

@@ -58,7 +58,11 @@ def why_not_ready() -> str | None:
 
 
 _NOT_READY = why_not_ready()
-pytestmark = pytest.mark.skipif(_NOT_READY is not None, reason=_NOT_READY or "")
+# Needs the Docker engine or what `make bundle` builds: `make test` runs it once the bundle is built.
+pytestmark = [
+    pytest.mark.bundle,
+    pytest.mark.skipif(_NOT_READY is not None, reason=_NOT_READY or ""),
+]
 
 
 def workload_containers() -> list[dict[str, Any]]:

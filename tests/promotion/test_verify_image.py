@@ -16,6 +16,9 @@ from tests.registry_role import RegistryUnderTest, tiny_image
 from .conftest import CHART, playbook
 from .test_promote_module import change_remote, run_module
 
+# Needs the Docker engine or what `make bundle` builds: `make test` runs it once the bundle is built.
+pytestmark = pytest.mark.bundle
+
 PORT = 5057
 NAME = "pytest-promotion-registry"
 PUSH = ("promoter", "verify-s3cret-pw")
