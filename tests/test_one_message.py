@@ -345,9 +345,10 @@ def test_a_host_port_in_use_is_reported_once(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        # Only the busy port: the other environments' ports may be taken by a platform that runs meanwhile.
+        # Only the busy port: the other environments' and the components' ports may be taken by a platform that
+        # runs meanwhile (make test runs these tests beside Molecule's clusters).
         variables = {"kind_cluster_app_host_port": port, "kind_cluster_app_listen_address": "127.0.0.1",
-                     "kind_cluster_environment_ports": [],
+                     "kind_cluster_environment_ports": [], "kind_cluster_extra_port_mappings": [],
                      "__kind_cluster_exists": False, "__kind_cluster_restrict_oom": False}
         case = Case("kind-port-in-use", str(playbook), ("-e", json.dumps(variables)),
                     (f"host port {port} is already in use", "stop what listens there",
