@@ -47,7 +47,9 @@ def took(seconds: float) -> str:
 
 
 def say(message: str) -> None:
-    print(f"[run-tests {time.strftime('%H:%M:%S')}] {message}", flush=True)
+    # One write per line: the thread that watches the run beside may speak while the foreground does.
+    sys.stdout.write(f"[run-tests {time.strftime('%H:%M:%S')}] {message}\n")
+    sys.stdout.flush()
 
 
 class Background(threading.Thread):
@@ -119,12 +121,22 @@ class Beside:
             self.process = subprocess.Popen(["nice", "-n", str(NICE), *argv], cwd=ROOT, stdout=log,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             env={**os.environ, **env}, start_new_session=True)
+        # Its own time, not the time until the foreground is done and asks for it.
+        self.ended: float | None = None
+        self.watcher = threading.Thread(target=self._watch, daemon=True)
+        self.watcher.start()
+
+    def _watch(self) -> None:
+        self.process.wait()
+        self.ended = time.monotonic()
+        say(f"{self.name}: ended (rc {self.process.returncode}) after {took(self.ended - self.started)}")
 
     def finish(self, times: dict[str, float]) -> bool:
         if self.process.poll() is None:
             say(f"waiting for {self.name} (log: {self.log_path.relative_to(ROOT)})")
         rc = self.process.wait()
-        times[self.name] = time.monotonic() - self.started
+        self.watcher.join()
+        times[self.name] = (self.ended or time.monotonic()) - self.started
         lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
         # pytest's closing lines: the coverage gate, the short summary and the counts.
         shown = lines[-TAIL_LINES:] if rc != 0 else [line for line in lines if SUMMARY_LINE.search(line)]
