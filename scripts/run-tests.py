@@ -8,7 +8,7 @@ builds, where they would only slow the compile down (measured: both CPUs busy th
 - in the background, `make prerequisites` (Docker, helm, kind, the test tools), then `make bundle` (the images);
   output in build/logs/prerequisites.log and build/logs/bundle.log; `make lint` runs beside the prerequisites;
 - once the bundle is built: `pytest -m "not bundle"` (with the app's coverage gate) starts beside the rest at a
-  lower CPU priority (nice 10), output in build/logs/pytest-no-bundle.log, its summary printed when it ends;
+  lower CPU priority (nice 10), output in build/logs/pytest-no-bundle.log, its summary printed at the end;
   in the foreground, `pytest -m bundle`, then every Molecule scenario.
 
 Warm (everything cached) the background only checks its caches. A failed background step prints the last lines of
@@ -36,6 +36,7 @@ MAKE = os.environ.get("MAKE", "make")
 NO_BUNDLE_PYTEST = ["pytest", "-m", "not bundle", "-p", "no:cacheprovider", "--cov", "--cov-report=term",
                     "--cov-fail-under=90"]
 BUNDLE_PYTEST = ["pytest", "-m", "bundle", "-p", "no:cacheprovider"]
+NO_BUNDLE_NAME = "pytest (no bundle)"
 # A test that reaches for Docker or promtool in the run beside the rest fails, saying it needs the mark `bundle`.
 NO_BUNDLE_ENV = {"GITOPS_TESTS_WITHOUT_BUNDLE": "1"}
 NICE = 10
@@ -47,51 +48,65 @@ def took(seconds: float) -> str:
 
 
 def say(message: str) -> None:
-    # One write per line: the thread that watches the run beside may speak while the foreground does.
+    # One write per line: the tracks beside the foreground may speak while it does.
     sys.stdout.write(f"[run-tests {time.strftime('%H:%M:%S')}] {message}\n")
     sys.stdout.flush()
 
 
-class Background(threading.Thread):
-    """Runs `make <target>` for each target in turn, output to build/logs/<target>.log, and records each end."""
+class Track(threading.Thread):
+    """Runs its steps one after the other beside the foreground, each a command whose output goes to a log in
+    build/logs, and records when each ended. A failed step prints the last lines of its log and ends the track."""
 
-    def __init__(self, targets: list[str]) -> None:
+    def __init__(self, steps: list[tuple[str, list[str], str]], env: dict[str, str] | None = None) -> None:
         super().__init__(daemon=True)
-        self.targets = targets
-        self.done: dict[str, threading.Event] = {target: threading.Event() for target in targets}
+        self.steps = steps  # (name, argv, log file name)
+        self.env = {**os.environ, **env} if env else None
+        self.done: dict[str, threading.Event] = {name: threading.Event() for name, _, _ in steps}
         self.failed: str | None = None
         self.process: subprocess.Popen | None = None
         self.times: dict[str, float] = {}
         self.stopping = False
 
     def run(self) -> None:
-        for target in self.targets:
-            started = time.monotonic()
-            log_path = LOG_DIR / f"{target}.log"
-            with open(log_path, "w", encoding="utf-8") as log:
-                self.process = subprocess.Popen([MAKE, "--no-print-directory", target], cwd=ROOT, stdout=log,
-                                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                                start_new_session=True)
-                rc = self.process.wait()
-            self.times[target] = time.monotonic() - started
-            if rc != 0:
-                self.failed = target
-                if not self.stopping:
-                    say(f"background: make {target} FAILED after {took(self.times[target])}; last {TAIL_LINES} "
-                        f"lines of {log_path.relative_to(ROOT)}:")
-                    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-                    print(*lines[-TAIL_LINES:], sep="\n", flush=True)
-                for event in self.done.values():
-                    event.set()
-                return
-            say(f"background: make {target} done in {took(self.times[target])}")
-            self.done[target].set()
+        try:
+            self._run_steps()
+        except BaseException:
+            # A step that could not even start (say, a missing program) fails the track instead of leaving
+            # wait_for waiting forever.
+            self.failed = self.failed or "a step"
+            raise
+        finally:
+            for event in self.done.values():
+                event.set()
 
-    def wait_for(self, target: str) -> bool:
-        if not self.done[target].is_set():
-            say(f"waiting for the background make {target} (log: build/logs/{target}.log)")
-        self.done[target].wait()
+    def _run_steps(self) -> None:
+        for name, argv, log_name in self.steps:
+            started = time.monotonic()
+            log_path = LOG_DIR / log_name
+            with open(log_path, "w", encoding="utf-8") as log:
+                self.process = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                                stdin=subprocess.DEVNULL, env=self.env, start_new_session=True)
+                rc = self.process.wait()
+            self.times[name] = time.monotonic() - started
+            if rc != 0:
+                self.failed = name
+                if not self.stopping:
+                    say(f"{name}: FAILED after {took(self.times[name])}; last {TAIL_LINES} lines of "
+                        f"{log_path.relative_to(ROOT)}:")
+                    print(*log_lines(log_path)[-TAIL_LINES:], sep="\n", flush=True)
+                return
+            say(f"{name}: done in {took(self.times[name])}")
+            self.done[name].set()
+
+    def wait_for(self, name: str) -> bool:
+        """Waits until the step `name` ended; True when every step so far passed."""
+        if not self.done[name].is_set():
+            say(f"waiting for {name} (log: build/logs/{self._log_name(name)})")
+        self.done[name].wait()
         return self.failed is None
+
+    def _log_name(self, name: str) -> str:
+        return next(log_name for step_name, _, log_name in self.steps if step_name == name)
 
     def stop(self) -> None:
         self.stopping = True
@@ -100,60 +115,26 @@ class Background(threading.Thread):
             self.process.wait()
 
 
-def step(name: str, argv: list[str], times: dict[str, float], env: dict[str, str] | None = None) -> bool:
+def log_lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+
+def make_step(target: str, *flags: str) -> list[str]:
+    return [MAKE, "--no-print-directory", *flags, target]
+
+
+def step(name: str, argv: list[str], times: dict[str, float]) -> bool:
     say(f"{name}: {' '.join(argv)}")
     started = time.monotonic()
-    rc = subprocess.run(argv, cwd=ROOT, check=False, env={**os.environ, **env} if env else None).returncode
+    rc = subprocess.run(argv, cwd=ROOT, check=False).returncode
     times[name] = time.monotonic() - started
     say(f"{name}: {'passed' if rc == 0 else 'FAILED'} in {took(times[name])}")
     return rc == 0
 
 
-class Beside:
-    """A step run beside the foreground, niced, its output in a log; `finish` waits and prints its summary."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_name: str) -> None:
-        self.name = name
-        self.log_path = LOG_DIR / log_name
-        self.started = time.monotonic()
-        say(f"{name}: {' '.join(argv)} (beside the rest, nice {NICE}; log: {self.log_path.relative_to(ROOT)})")
-        with open(self.log_path, "w", encoding="utf-8") as log:
-            self.process = subprocess.Popen(["nice", "-n", str(NICE), *argv], cwd=ROOT, stdout=log,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            env={**os.environ, **env}, start_new_session=True)
-        # Its own time, not the time until the foreground is done and asks for it.
-        self.ended: float | None = None
-        self.watcher = threading.Thread(target=self._watch, daemon=True)
-        self.watcher.start()
-
-    def _watch(self) -> None:
-        self.process.wait()
-        self.ended = time.monotonic()
-        say(f"{self.name}: ended (rc {self.process.returncode}) after {took(self.ended - self.started)}")
-
-    def finish(self, times: dict[str, float]) -> bool:
-        if self.process.poll() is None:
-            say(f"waiting for {self.name} (log: {self.log_path.relative_to(ROOT)})")
-        rc = self.process.wait()
-        self.watcher.join()
-        times[self.name] = (self.ended or time.monotonic()) - self.started
-        lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-        # pytest's closing lines: the coverage gate, the short summary and the counts.
-        shown = lines[-TAIL_LINES:] if rc != 0 else [line for line in lines if SUMMARY_LINE.search(line)]
-        say(f"{self.name}: {'passed' if rc == 0 else 'FAILED'} in {took(times[self.name])}; "
-            f"{'its last lines' if rc != 0 else 'its summary'}:")
-        print(*shown, sep="\n", flush=True)
-        return rc == 0
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait()
-
-
-def report(times: dict[str, float], background: Background, started: float, ok: bool) -> None:
+def report(tracks: list[Track], times: dict[str, float], started: float, ok: bool) -> None:
     print("\nStep                          Time", flush=True)
-    for name, seconds in [*(("make " + t, s) for t, s in background.times.items()), *times.items()]:
+    for name, seconds in [*(item for track in tracks for item in track.times.items()), *times.items()]:
         print(f"  {name:<28}{took(seconds)}")
     print(f"  {'make test (wall clock)':<28}{took(time.monotonic() - started)}  {'passed' if ok else 'FAILED'}",
           flush=True)
@@ -162,25 +143,36 @@ def report(times: dict[str, float], background: Background, started: float, ok: 
 def main() -> int:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    background = Background(["prerequisites", "bundle"])
+    builds = Track([("make prerequisites", make_step("prerequisites"), "prerequisites.log"),
+                    ("make bundle", make_step("bundle"), "bundle.log")])
     say("background: make prerequisites, then make bundle (logs in build/logs/); meanwhile lint; then the tests "
         "that need no bundle beside the rest")
-    background.start()
+    builds.start()
+    tracks = [builds]
     times: dict[str, float] = {}
-    beside: Beside | None = None
     ok = False
     try:
-        ok = step("lint", [MAKE, "--no-print-directory", "lint"], times) and background.wait_for("bundle")
+        ok = step("lint", make_step("lint"), times) and builds.wait_for("make bundle")
         if ok:
-            beside = Beside("pytest (no bundle)", NO_BUNDLE_PYTEST, NO_BUNDLE_ENV, "pytest-no-bundle.log")
+            beside = Track([(NO_BUNDLE_NAME, ["nice", "-n", str(NICE), *NO_BUNDLE_PYTEST], "pytest-no-bundle.log")],
+                           env=NO_BUNDLE_ENV)
+            say(f"{NO_BUNDLE_NAME}: {' '.join(NO_BUNDLE_PYTEST)} (beside the rest, nice {NICE}; "
+                "log: build/logs/pytest-no-bundle.log)")
+            beside.start()
+            tracks.append(beside)
             ok = (step("pytest (bundle)", BUNDLE_PYTEST, times)
-                  and step("molecule", [MAKE, "--no-print-directory", "-o", "bundle", "molecule"], times))
-            ok = beside.finish(times) and ok
+                  and step("molecule", make_step("molecule", "-o", "bundle"), times))
+            if beside.wait_for(NO_BUNDLE_NAME):
+                # pytest's closing lines: the coverage gate, the short summary and the counts.
+                say(f"{NO_BUNDLE_NAME}: passed; its summary:")
+                print(*(line for line in log_lines(LOG_DIR / "pytest-no-bundle.log") if SUMMARY_LINE.search(line)),
+                      sep="\n", flush=True)
+            else:
+                ok = False
     finally:
-        background.stop()
-        if beside is not None:
-            beside.stop()
-    report(times, background, started, ok)
+        for track in tracks:
+            track.stop()
+    report(tracks, times, started, ok)
     return 0 if ok else 1
 
 
