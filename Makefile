@@ -71,7 +71,7 @@ molecule: bundle ## Every Molecule scenario; logs in build/logs
 	echo "molecule: $$passed passed, $$failed failed"; \
 	test $$failed -eq 0
 
-test: venv ## Everything CI runs: lint and the tests that need no bundle beside the builds, then the rest
+test: venv ## Everything CI runs: lint beside the builds, then the tests, the ones without Docker beside Molecule
 	python scripts/run-tests.py
 
 bench: bundle ## Benchmark tables: promotion (1 and 20 concurrent); offline, the GitOps loop (site.yml, promote, rollback) and canary releases

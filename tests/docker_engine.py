@@ -21,12 +21,12 @@ def docker(*args: str, check: bool = True, timeout: float = 120, input_bytes: by
 
 
 def refuse_without_bundle(what: str) -> None:
-    """Fail a test that uses `what` in the run `make test` starts beside the bundle build (scripts/run-tests.py sets
-    GITOPS_TESTS_WITHOUT_BUNDLE there): such a test needs the pytest mark `bundle`, or it would race the build.
+    """Fail a test that uses `what` in the run `make test` starts beside Molecule (scripts/run-tests.py sets
+    GITOPS_TESTS_WITHOUT_BUNDLE there): such a test needs the pytest mark `bundle`, or it would run into the clusters.
     Only while a test runs (PYTEST_CURRENT_TEST): the marked modules may ask Docker at collection time."""
     if os.environ.get("GITOPS_TESTS_WITHOUT_BUNDLE") and os.environ.get("PYTEST_CURRENT_TEST"):
         raise AssertionError(f"this test uses {what}, so it needs `pytestmark = pytest.mark.bundle` (or the mark on "
-                             "the test): make test runs the unmarked tests while the bundle is still being built")
+                             "the test): make test runs the unmarked tests beside Molecule, where Docker is the scenarios'")
 
 
 def docker_unreachable() -> str | None:

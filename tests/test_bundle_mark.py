@@ -34,9 +34,8 @@ def _is_bundle_mark(node: ast.AST) -> bool:
             and node.value.attr == "mark" and isinstance(node.value.value, ast.Name) and node.value.value.id == "pytest")
 
 
-def _marked_bundle(source: str) -> bool:
+def _marked_bundle(tree: ast.Module) -> bool:
     """The module's `pytestmark` holds pytest.mark.bundle, or a test or class is decorated with it."""
-    tree = ast.parse(source)
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
             if any(_is_bundle_mark(inner) for inner in ast.walk(node.value)):
@@ -49,9 +48,9 @@ def _marked_bundle(source: str) -> bool:
 def test_every_module_that_uses_docker_or_promtool_carries_the_mark() -> None:
     unmarked = []
     for path in sorted((REPO / "tests").rglob("test_*.py")):
-        source = path.read_text(encoding="utf-8")
-        uses = _imports_needing_bundle(ast.parse(source))
-        if uses and not _marked_bundle(source):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        uses = _imports_needing_bundle(tree)
+        if uses and not _marked_bundle(tree):
             unmarked.append(f"{path.relative_to(REPO)} imports {', '.join(uses)}")
     assert not unmarked, "these need `pytestmark = pytest.mark.bundle`:\n" + "\n".join(unmarked)
 
@@ -59,10 +58,10 @@ def test_every_module_that_uses_docker_or_promtool_carries_the_mark() -> None:
 def test_the_static_check_finds_an_unmarked_module() -> None:
     source = "from tests.docker_engine import docker\n\ndef test_x():\n    docker('ps')\n"
     assert _imports_needing_bundle(ast.parse(source)) == ["tests.docker_engine.docker"]
-    assert not _marked_bundle(source)
-    assert _marked_bundle("import pytest\npytestmark = pytest.mark.bundle\n" + source)
-    assert _marked_bundle("import pytest\npytestmark = [pytest.mark.bundle, pytest.mark.slow]\n" + source)
-    assert not _marked_bundle("# pytest.mark.bundle in a comment\n" + source)
+    assert not _marked_bundle(ast.parse(source))
+    assert _marked_bundle(ast.parse("import pytest\npytestmark = pytest.mark.bundle\n" + source))
+    assert _marked_bundle(ast.parse("import pytest\npytestmark = [pytest.mark.bundle, pytest.mark.slow]\n" + source))
+    assert not _marked_bundle(ast.parse("# pytest.mark.bundle in a comment\n" + source))
 
 
 def test_docker_is_refused_in_the_run_beside_molecule(monkeypatch: pytest.MonkeyPatch) -> None:
