@@ -7,9 +7,10 @@ need neither Docker nor the bundle (most of pytest, CPU-bound) are therefore run
 builds, where they would only slow the compile down (measured: both CPUs busy throughout the builds). So:
 - in the background, `make prerequisites` (Docker, helm, kind, the test tools), then `make bundle` (the images);
   output in build/logs/prerequisites.log and build/logs/bundle.log; `make lint` runs beside the prerequisites;
-- once the bundle is built: `pytest -m "not bundle"` (with the app's coverage gate) starts beside the rest at a
-  lower CPU priority (nice 10), output in build/logs/pytest-no-bundle.log, its summary printed at the end;
-  in the foreground, `pytest -m bundle`, then every Molecule scenario.
+- once the bundle is built, every Molecule scenario in the foreground, and beside it: `pytest -m "not bundle"`
+  (with the app's coverage gate) at a lower CPU priority (nice 10), and `pytest -m bundle` (mostly waiting on
+  Docker; its registries, containers and images are its own, so Molecule's platform is left alone); output in
+  build/logs/pytest-no-bundle.log and build/logs/pytest-bundle.log, their summaries printed at the end.
 
 Warm (everything cached) the background only checks its caches. A failed background step prints the last lines of
 its log; after a failure in the foreground nothing more starts (the tests beside are still awaited and reported).
@@ -37,10 +38,16 @@ NO_BUNDLE_PYTEST = ["pytest", "-m", "not bundle", "-p", "no:cacheprovider", "--c
                     "--cov-fail-under=90"]
 BUNDLE_PYTEST = ["pytest", "-m", "bundle", "-p", "no:cacheprovider"]
 NO_BUNDLE_NAME = "pytest (no bundle)"
-# A test that reaches for Docker or promtool in the run beside the rest fails, saying it needs the mark `bundle`.
+NO_BUNDLE_LOG = "pytest-no-bundle.log"
+BUNDLE_NAME = "pytest (bundle)"
+BUNDLE_LOG = "pytest-bundle.log"
+# A test that reaches for Docker or promtool in the unmarked run fails, saying it needs the mark `bundle`.
 NO_BUNDLE_ENV = {"GITOPS_TESTS_WITHOUT_BUNDLE": "1"}
 NICE = 10
-SUMMARY_LINE = re.compile(r"^(=+ .*(passed|failed|error).* =+|Required test coverage.*|FAILED .*|ERROR .*|SKIPPED .*)$")
+# Scenarios with a platform of their own (name, ports, files), run beside the others: existing_cluster beside default.
+BESIDE_SCENARIOS = ("existing_cluster",)
+SUMMARY_LINE = re.compile(r"^(=+ .*(passed|failed|error).* =+|Required test coverage.*|FAILED .*|ERROR .*|SKIPPED .*"
+                          r"|molecule \S+: (passed|FAILED) in \d+s.*)$")
 
 
 def took(seconds: float) -> str:
@@ -55,16 +62,20 @@ def say(message: str) -> None:
 
 class Track(threading.Thread):
     """Runs its steps one after the other beside the foreground, each a command whose output goes to a log in
-    build/logs, and records when each ended. A failed step prints the last lines of its log and ends the track."""
+    build/logs, and records when each ended. A failed step prints the last lines of its log and ends the track,
+    unless the steps are independent (keep_going: only run one after the other to share the CPUs)."""
 
-    def __init__(self, steps: list[tuple[str, list[str], str]], env: dict[str, str] | None = None) -> None:
+    def __init__(self, steps: list[tuple[str, list[str], str]], env: dict[str, str] | None = None,
+                 keep_going: bool = False) -> None:
         super().__init__(daemon=True)
         self.steps = steps  # (name, argv, log file name)
+        self.keep_going = keep_going
         self.env = {**os.environ, **env} if env else None
         self.done: dict[str, threading.Event] = {name: threading.Event() for name, _, _ in steps}
         self.failed: str | None = None
         self.process: subprocess.Popen | None = None
         self.times: dict[str, float] = {}
+        self.results: dict[str, int] = {}  # step name -> exit code, for the steps that ended
         self.stopping = False
 
     def run(self) -> None:
@@ -88,14 +99,17 @@ class Track(threading.Thread):
                                                 stdin=subprocess.DEVNULL, env=self.env, start_new_session=True)
                 rc = self.process.wait()
             self.times[name] = time.monotonic() - started
+            self.results[name] = rc
             if rc != 0:
-                self.failed = name
+                self.failed = self.failed or name
                 if not self.stopping:
                     say(f"{name}: FAILED after {took(self.times[name])}; last {TAIL_LINES} lines of "
                         f"{log_path.relative_to(ROOT)}:")
                     print(*log_lines(log_path)[-TAIL_LINES:], sep="\n", flush=True)
-                return
-            say(f"{name}: done in {took(self.times[name])}")
+                if self.stopping or not self.keep_going:
+                    return
+            else:
+                say(f"{name}: done in {took(self.times[name])}")
             self.done[name].set()
 
     def wait_for(self, name: str) -> bool:
@@ -140,13 +154,27 @@ def report(tracks: list[Track], times: dict[str, float], started: float, ok: boo
           flush=True)
 
 
+def molecule_scenarios() -> list[str]:
+    """The scenarios `make molecule` runs: MOLECULE_SCENARIOS from the environment, else the Makefile's list."""
+    if os.environ.get("MOLECULE_SCENARIOS"):
+        return os.environ["MOLECULE_SCENARIOS"].split()
+    match = re.search(r"^MOLECULE_SCENARIOS \?= (.+)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
+    if not match:
+        raise SystemExit("run-tests: the Makefile sets no MOLECULE_SCENARIOS")
+    return match.group(1).split()
+
+
+def molecule_step(scenarios: list[str]) -> list[str]:
+    return make_step("molecule", "-o", "bundle", f"MOLECULE_SCENARIOS={' '.join(scenarios)}")
+
+
 def main() -> int:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     builds = Track([("make prerequisites", make_step("prerequisites"), "prerequisites.log"),
                     ("make bundle", make_step("bundle"), "bundle.log")])
-    say("background: make prerequisites, then make bundle (logs in build/logs/); meanwhile lint; then the tests "
-        "that need no bundle beside the rest")
+    say("background: make prerequisites, then make bundle (logs in build/logs/); meanwhile lint; then Molecule, "
+        "with both pytest runs beside it")
     builds.start()
     tracks = [builds]
     times: dict[str, float] = {}
@@ -154,21 +182,34 @@ def main() -> int:
     try:
         ok = step("lint", make_step("lint"), times) and builds.wait_for("make bundle")
         if ok:
-            beside = Track([(NO_BUNDLE_NAME, ["nice", "-n", str(NICE), *NO_BUNDLE_PYTEST], "pytest-no-bundle.log")],
-                           env=NO_BUNDLE_ENV)
-            say(f"{NO_BUNDLE_NAME}: {' '.join(NO_BUNDLE_PYTEST)} (beside the rest, nice {NICE}; "
-                "log: build/logs/pytest-no-bundle.log)")
-            beside.start()
-            tracks.append(beside)
-            ok = (step("pytest (bundle)", BUNDLE_PYTEST, times)
-                  and step("molecule", make_step("molecule", "-o", "bundle"), times))
-            if beside.wait_for(NO_BUNDLE_NAME):
-                # pytest's closing lines: the coverage gate, the short summary and the counts.
-                say(f"{NO_BUNDLE_NAME}: passed; its summary:")
-                print(*(line for line in log_lines(LOG_DIR / "pytest-no-bundle.log") if SUMMARY_LINE.search(line)),
-                      sep="\n", flush=True)
-            else:
-                ok = False
+            scenarios = molecule_scenarios()
+            foreground = [name for name in scenarios if name not in BESIDE_SCENARIOS]
+            side = [name for name in scenarios if name in BESIDE_SCENARIOS]
+            beside = [Track([(NO_BUNDLE_NAME, ["nice", "-n", str(NICE), *NO_BUNDLE_PYTEST], NO_BUNDLE_LOG)],
+                            env=NO_BUNDLE_ENV),
+                      # pytest's bundle tests mostly wait on Docker; the scenarios after them on the cluster.
+                      Track([(BUNDLE_NAME, BUNDLE_PYTEST, BUNDLE_LOG)]
+                            + ([(f"molecule ({' '.join(side)})", molecule_step(side), "molecule-beside.log")]
+                               if side else []), keep_going=True)]
+            say(f"{NO_BUNDLE_NAME}: {' '.join(NO_BUNDLE_PYTEST)} (beside Molecule, nice {NICE}; "
+                f"log: build/logs/{NO_BUNDLE_LOG})")
+            say(f"{BUNDLE_NAME}: {' '.join(BUNDLE_PYTEST)}, then Molecule {' '.join(side) or '(nothing)'} "
+                f"(beside the other scenarios; logs: build/logs/{BUNDLE_LOG}, build/logs/molecule-beside.log)")
+            for track in beside:
+                track.start()
+                tracks.append(track)
+            ok = step("molecule", molecule_step(foreground), times) if foreground else True
+            for track in beside:
+                for name, _, log_name in track.steps:
+                    track.wait_for(name)
+                    if track.results.get(name) != 0:
+                        ok = False  # its log's tail is printed already
+                        continue
+                    # pytest's closing lines (the coverage gate, the short summary and the counts); Molecule's line
+                    # per scenario.
+                    say(f"{name}: passed; its summary:")
+                    print(*(line for line in log_lines(LOG_DIR / log_name) if SUMMARY_LINE.search(line)),
+                          sep="\n", flush=True)
     finally:
         for track in tracks:
             track.stop()
