@@ -11,15 +11,19 @@ module: go_build
 short_description: Build Go binaries from source through the Go module proxy, cached by a recipe hash
 description:
   - Builds the binaries of one component (a Go module at a pinned version, or a local source directory)
-    into C(<dest>/bin), static by default, with C(-trimpath) and C(-ldflags "-s -w -X ...").
+    into C(<dest>/bin), static by default, with C(-trimpath), C(-ldflags "-s -w -X ...") and
+    C(-gcflags=all=-dwarf=false): the linker's C(-w) drops the debug information anyway, and not generating it
+    while compiling makes a cold build about 14 % cheaper (CoreDNS from an empty build cache, 2 CPUs: 340 to
+    289 CPU seconds).
   - Two ways to build, chosen by O(mode). C(wrapper) generates a go.mod that requires the module at
     O(version) (and O(requires) at the same version), then runs C(go get) and C(go build) in it; the
     module's directory replaces can become the published modules (O(replace_local_with)), which is how
     Kubernetes (staging repositories) is built. C(tree) copies the module's own source out of the module
     cache (or O(source), a local directory) and builds it as the main module, so its replace directives
     apply (Argo CD, dex); replaces that point at directories the module zip leaves out are dropped.
-  - A wrapper build gives the same bytes as C(go install package@version) (checked with helm, kind and
-    kubeconform), so wrapper mode also builds what upstreams document as a C(go install) (helm, kind).
+  - A wrapper build gives the same bytes as C(go install package@version) with the same flags (checked with
+    helm, kind and kubeconform), so wrapper mode also builds what upstreams document as a C(go install) (helm,
+    kind).
   - Every run works out the recipe (all options that change the binaries, the Go version and target,
     and a revision of this module) and its SHA-256. When C(<dest>/.go-build.json) (the stamp) holds
     the same hash, every binary has the size the stamp recorded and every check passes, nothing is
@@ -389,6 +393,7 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gitops.platform.plugins.module_utils.go_build import (
+    GCFLAGS,
     STAMP_NAME,
     GoBuildError,
     check_problem,
@@ -652,7 +657,8 @@ class Build:
             raise GoBuildError(f"module_files names {', '.join(absent)}, which {self._module_query()} does not have")
         values = placeholders(self.p["version"], info, self.p["commit_fallback"])
         flags = ldflags(self.spec["ldflags_x"], values, gomod, self.p["replace_local_with"])
-        common = ["-trimpath"] + (["-p", str(self.p["jobs"])] if self.p["jobs"] > 0 else []) \
+        common = ["-trimpath", f"-gcflags={GCFLAGS}"] \
+            + (["-p", str(self.p["jobs"])] if self.p["jobs"] > 0 else []) \
             + ([f"-tags={','.join(self.p['tags'])}"] if self.p["tags"] else []) + [f"-ldflags={flags}"]
 
         if mode == "wrapper":
@@ -680,6 +686,7 @@ class Build:
             "commit": values["commit"],
             "go": self.go_env.get("GOVERSION", ""),
             "ldflags": flags,
+            "gcflags": GCFLAGS,
             "tags": self.p["tags"],
             "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "reason": reason,
