@@ -54,7 +54,7 @@ def main() -> int:
           f"{log_path.relative_to(ROOT)}), and the offline bundle here.", flush=True)
     with open(log_path, "w", encoding="utf-8") as log:
         background = subprocess.Popen(BACKGROUND, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
+                                      stdin=subprocess.DEVNULL, process_group=0)
         try:
             bundle_rc = subprocess.run(playbook("offline-bundle.yml"), cwd=ROOT, check=False).returncode
             bundle_done = time.monotonic()
