@@ -47,8 +47,10 @@ NO_BUNDLE_ENV = {"GITOPS_TESTS_WITHOUT_BUNDLE": "1"}
 # Docker-bound tests and the scenario beside a little lower than the foreground.
 NICE = 10
 NICE_BESIDE = 5
-# Scenarios with a platform of their own (name, ports, files), run beside the others: existing_cluster beside default.
-BESIDE_SCENARIOS = ("existing_cluster",)
+# Scenarios whose containers, ports and files are their own (promotion: a bare remote on disk; registry_login: a
+# registry of its own; existing_cluster: a second platform), run beside the others, which share the platform's
+# kind cluster name.
+BESIDE_SCENARIOS = ("promotion", "registry_login", "existing_cluster")
 SUMMARY_LINE = re.compile(r"^(=+ .*(passed|failed|error).* =+|Required test coverage.*|FAILED .*|ERROR .*|SKIPPED .*"
                           r"|molecule \S+: (passed|FAILED) in \d+s.*)$")
 
