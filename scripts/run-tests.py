@@ -7,10 +7,11 @@ need neither Docker nor the bundle (most of pytest, CPU-bound) are therefore run
 builds, where they would only slow the compile down (measured: both CPUs busy throughout the builds). So:
 - in the background, `make prerequisites` (Docker, helm, kind, the test tools), then `make bundle` (the images);
   output in build/logs/prerequisites.log and build/logs/bundle.log; `make lint` runs beside the prerequisites;
-- once the bundle is built, every Molecule scenario in the foreground, and beside it: `pytest -m "not bundle"`
-  (with the app's coverage gate) at a lower CPU priority (nice 10), and `pytest -m bundle` (mostly waiting on
-  Docker; its registries, containers and images are its own, so Molecule's platform is left alone); output in
-  build/logs/pytest-no-bundle.log and build/logs/pytest-bundle.log, their summaries printed at the end.
+- once the bundle is built, Molecule's scenarios one after the other in the foreground, and beside them:
+  `pytest -m "not bundle"` (with the app's coverage gate) at nice 10, and at nice 5 `pytest -m bundle` (mostly
+  waiting on Docker; its registries, containers and images are its own) followed by the scenarios in
+  BESIDE_SCENARIOS, which share nothing with the foreground ones; output in build/logs/pytest-no-bundle.log,
+  build/logs/pytest-bundle.log and build/logs/molecule-beside.log, their summaries printed at the end.
 
 Warm (everything cached) the background only checks its caches. A failed background step prints the last lines of
 its log; after a failure in the foreground nothing more starts (the tests beside are still awaited and reported).
