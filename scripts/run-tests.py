@@ -49,9 +49,11 @@ NO_BUNDLE_ENV = {"GITOPS_TESTS_WITHOUT_BUNDLE": "1"}
 NICE = 10
 NICE_BESIDE = 5
 # Scenarios whose containers, ports and files are their own (promotion: a bare remote on disk; registry_login: a
-# registry of its own; existing_cluster: a second platform), run beside the others, which share the platform's
-# kind cluster name.
-BESIDE_SCENARIOS = ("promotion", "registry_login", "existing_cluster")
+# registry of its own), run beside the others, which share the platform's kind cluster name. existing_cluster's
+# platform is a second one too, but beside `default` its cluster's components (Argo Rollouts) were still not
+# Healthy after 420 s: two platforms and the tests do not fit on two CPUs, and default's autoscaler test needs
+# the CPU it measures.
+BESIDE_SCENARIOS = ("promotion", "registry_login")
 SUMMARY_LINE = re.compile(r"^(=+ .*(passed|failed|error).* =+|Required test coverage.*|FAILED .*|ERROR .*|SKIPPED .*"
                           r"|molecule \S+: (passed|FAILED) in \d+s.*)$")
 
