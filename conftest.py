@@ -11,6 +11,16 @@ if _COLLECTIONS not in sys.path:
 
 from tests.skip_policy import allowed, skips_fail  # noqa: E402  (after the path set-up above)
 
+# The playbooks the tests run generate passwords into the secrets directory: one of the tests' own, not the
+# platform's (~/.config/gitops-platform), which Molecule's scenarios use and check while the tests run beside them.
+if not os.environ.get("GITOPS_SECRETS_DIR"):
+    import atexit  # noqa: E402  (only needed here)
+    import shutil  # noqa: E402
+    import tempfile  # noqa: E402
+
+    os.environ["GITOPS_SECRETS_DIR"] = tempfile.mkdtemp(prefix="gitops-test-secrets-")
+    atexit.register(shutil.rmtree, os.environ["GITOPS_SECRETS_DIR"], ignore_errors=True)
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
