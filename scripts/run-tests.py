@@ -16,7 +16,8 @@ builds, where they would only slow the compile down (measured: both CPUs busy th
 Warm (everything cached) the background only checks its caches. A failed background step prints the last lines of
 its log; after a failure in the foreground nothing more starts (the tests beside are still awaited and reported).
 Each step says when it started and how long it took; the last lines are a table of the steps, which is where the
-cold figure in the README comes from.
+cold figure in the README comes from. A failed run lists, just before that table, the Ansible tasks that failed
+(scripts/failed-tasks.py): CI keeps only the end of the output, and a failed scenario's log ends with its destroy.
 """
 
 from __future__ import annotations
@@ -163,11 +164,31 @@ def step(name: str, argv: list[str], times: dict[str, float]) -> bool:
 
 
 def report(tracks: list[Track], times: dict[str, float], started: float, ok: bool) -> None:
-    print("\nStep                          Time", flush=True)
-    for name, seconds in [*(item for track in tracks for item in track.times.items()), *times.items()]:
-        print(f"  {name:<28}{took(seconds)}")
-    print(f"  {'make test (wall clock)':<28}{took(time.monotonic() - started)}  {'passed' if ok else 'FAILED'}",
-          flush=True)
+    rows = [*(item for track in tracks for item in track.times.items()), *times.items()]
+    total = "make test (wall clock)"
+    width = max(len(name) for name in [total, *(name for name, _ in rows)]) + 2
+    print(f"\n{'Step':<{width + 2}}Time", flush=True)
+    for name, seconds in rows:
+        print(f"  {name:<{width}}{took(seconds)}")
+    print(f"  {total:<{width}}{took(time.monotonic() - started)}  {'passed' if ok else 'FAILED'}", flush=True)
+
+
+def explain_failures(tracks: list[Track], started: float) -> None:
+    """The failed Ansible tasks, near the end of the output where CI's excerpt of it shows them: from the logs of
+    the failed background steps and of this run's Molecule scenarios (scripts/failed-tasks.py reads only their
+    failed actions)."""
+    logs = [LOG_DIR / log_name for track in tracks for name, _, log_name in track.steps
+            if track.results.get(name, 0) != 0 and not log_name.startswith("pytest")]
+    logs += [path for path in sorted(LOG_DIR.glob("molecule-*.log"))
+             if path.name != "molecule-beside.log" and path.stat().st_mtime >= wall_started(started)]
+    if logs:
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "failed-tasks.py"),
+                        *(str(path.relative_to(ROOT)) for path in logs)], cwd=ROOT, check=False)
+
+
+def wall_started(started: float) -> float:
+    """The wall-clock time at the monotonic instant `started` (file times are wall-clock)."""
+    return time.time() - (time.monotonic() - started)
 
 
 def molecule_scenarios() -> list[str]:
@@ -219,17 +240,18 @@ def main() -> int:
             for track in beside:
                 for name, _, log_name in track.steps:
                     track.wait_for(name)
-                    if track.results.get(name) != 0:
-                        ok = False  # its log's tail is printed already
-                        continue
+                    passed = track.results.get(name) == 0
+                    ok = ok and passed
                     # pytest's closing lines (the coverage gate, the short summary and the counts); Molecule's line
                     # per scenario.
-                    say(f"{name}: passed; its summary:")
+                    say(f"{name}: {'passed' if passed else 'FAILED'}; its summary:")
                     print(*(line for line in log_lines(LOG_DIR / log_name) if SUMMARY_LINE.search(line)),
                           sep="\n", flush=True)
     finally:
         for track in tracks:
             track.stop()
+    if not ok:
+        explain_failures(tracks, started)
     report(tracks, times, started, ok)
     return 0 if ok else 1
 
