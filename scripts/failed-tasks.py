@@ -87,16 +87,14 @@ def failed_tasks(lines: list[str]) -> list[str]:
 def failed_actions(lines: list[str]) -> list[tuple[str, list[str]]]:
     """A Molecule log's failed actions as (label, their lines); a log without Molecule's markers is one action."""
     actions: list[tuple[str, list[str]]] = []
-    label, start = "", None
+    label, start, molecule = "", None, False
     for index, line in enumerate(lines):
         if match := ACTION_START.match(line):
-            label, start = f"{match.group('scenario')} > {match.group('action')}: ", index
+            label, start, molecule = f"{match.group('scenario')} > {match.group('action')}: ", index, True
         elif start is not None and ACTION_FAILED.match(line):
             actions.append((label, lines[start:index + 1]))
             start = None
-    if not any(ACTION_START.match(line) for line in lines):
-        return [("", lines)]
-    return actions
+    return actions if molecule else [("", lines)]
 
 
 def failures_in(lines: list[str]) -> list[str]:

@@ -177,8 +177,9 @@ def explain_failures(tracks: list[Track], started: float) -> None:
     """The failed Ansible tasks, near the end of the output where CI's excerpt of it shows them: from the logs of
     the failed background steps and of this run's Molecule scenarios (scripts/failed-tasks.py reads only their
     failed actions)."""
+    # Molecule's per-scenario logs come from the glob below; molecule-beside.log only repeats their tails.
     logs = [LOG_DIR / log_name for track in tracks for name, _, log_name in track.steps
-            if track.results.get(name, 0) != 0 and not log_name.startswith("pytest")]
+            if track.results.get(name, 0) != 0 and not log_name.startswith(("pytest", "molecule"))]
     logs += [path for path in sorted(LOG_DIR.glob("molecule-*.log"))
              if path.name != "molecule-beside.log" and path.stat().st_mtime >= wall_started(started)]
     if logs:
