@@ -6,8 +6,10 @@ the builds also wait: on the Go module proxy, on Debian's mirror (debootstrap of
 single-threaded links. So two halves run side by side and one half's waits are the other's compile time:
 - in the foreground, the offline bundle (playbooks/offline-bundle.yml): its Go components from the first
   (Kubernetes) on, then the node's images;
-- in the background, the Argo CD images (playbooks/argocd-images.yml), then the bundle's Go components from the
-  last one backwards, binaries only (`offline_bundle_reverse`). Each component's lock makes the half that reaches it
+- in the background, first the images of the registry, the git server and the app (playbooks/service-images.yml:
+  debootstrap and downloads, mostly waiting, which the compiles beside them do not), then the Argo CD images
+  (playbooks/argocd-images.yml), then the bundle's Go components from the last one backwards, binaries only
+  (`offline_bundle_reverse`). Each component's lock makes the half that reaches it
   second wait and find it built, so the two halves meet in the middle instead of one idling while the other builds.
 Then `playbooks/offline-images.yml` assembles the kind node image, finds everything else cached, builds the app
 image if it is missing and stamps the cache. Warm, both halves only check their caches.
@@ -39,8 +41,9 @@ def playbook(*names: str, extra: tuple[str, ...] = ()) -> list[str]:
     return ["ansible-playbook", *(str(ROOT / "playbooks" / name) for name in names), *extra, *sys.argv[1:]]
 
 
-# The background half: Argo CD's images, then the bundle's components from the end, binaries only.
-BACKGROUND = playbook("argocd-images.yml", "offline-bundle.yml",
+# The background half: the services' and the app's images, Argo CD's images, then the bundle's components from the end,
+# binaries only.
+BACKGROUND = playbook("service-images.yml", "argocd-images.yml", "offline-bundle.yml",
                       extra=("-e", "offline_bundle_images=false", "-e", "offline_bundle_reverse=true"))
 
 
@@ -50,8 +53,8 @@ def main() -> int:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log_path = LOG_DIR / "argocd-images.log"
     started = time.monotonic()
-    print(f"Building the Argo CD images and then the bundle's last components in the background (log: "
-          f"{log_path.relative_to(ROOT)}), and the offline bundle here.", flush=True)
+    print(f"Building the services', the app's and the Argo CD images and then the bundle's last components in the "
+          f"background (log: {log_path.relative_to(ROOT)}), and the offline bundle here.", flush=True)
     with open(log_path, "w", encoding="utf-8") as log:
         background = subprocess.Popen(BACKGROUND, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, process_group=0)
@@ -67,7 +70,7 @@ def main() -> int:
             background.wait()
             raise
     argocd_done = time.monotonic()
-    print(f"Background half (Argo CD images, components from the end) {'done' if argocd_rc == 0 else 'FAILED'} "
+    print(f"Background half (service, app and Argo CD images, components from the end) {'done' if argocd_rc == 0 else 'FAILED'} "
           f"after {minutes(argocd_done - started)}.", flush=True)
     if argocd_rc != 0:
         lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()

@@ -22,9 +22,10 @@ STAMP_NAME = ".go-build.json"
 MODES = ("wrapper", "tree")
 # Prefix of the wrapper module's path (the main module in wrapper mode).
 WRAPPER_MODULE_PREFIX = "gitops-platform.local/go-build/"
-# Environment variables that say where Go finds or keeps things, not what it builds: they stay out
-# of the recipe, so moving a cache or a proxy does not rebuild anything.
+# Environment variables that say where Go finds or keeps things, or how fast it builds, not what it builds: they stay
+# out of the recipe, so moving a cache or a proxy, or tuning the compiler's memory, does not rebuild anything.
 LOCATION_ENV = frozenset({
+    "GOGC", "GOMEMLIMIT",
     "GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GONOPROXY", "GOPRIVATE", "GONOSUMDB", "GONOSUMCHECK",
     "GOSUMDB", "GOINSECURE", "GOTMPDIR", "GOAUTH", "HOME", "TMPDIR", "PATH", "HTTP_PROXY", "HTTPS_PROXY",
     "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "GIT_CONFIG_GLOBAL",
@@ -36,6 +37,11 @@ INHERITED_GO_ENV = ("GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GONOPROXY", "
 # Passed through from the environment the module runs in, when set.
 PASSTHROUGH_ENV = ("HOME", "TMPDIR", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
                    "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR")
+# The Go compiler's and linker's own garbage collector: fewer collections for more memory. GOGC=400 made a cold
+# `go build` of kube-score 30 % faster here (50 s -> 35 s on 2 CPUs; GOGC=off 31-39 s but twice the memory of 400 for
+# k8s.io/api/core/v1, 1.15 GB). It changes how fast the build runs, not what it builds: never part of the recipe.
+# A GOGC in the caller's environment wins (GOGC=100 is Go's default).
+COMPILER_GOGC = "400"
 # What `go env` says about the target that changes the machine code: part of the recipe.
 TARGET_GO_ENV = ("GOVERSION", "GOOS", "GOARCH", "GOAMD64", "GOARM64", "GOARM", "GO386", "GOEXPERIMENT")
 # A module version the cache can trust: a release, pre-release or pseudo-version, never a query.
@@ -264,10 +270,11 @@ def go_environment(process_env: dict[str, str], go_env: dict[str, str], go_bin_d
     file); GOENV=off so that file adds nothing else; GOWORK=off, as a go.work shipped in a module's source
     is not this build's; GOTOOLCHAIN=local so the installed Go builds (never a downloaded one); CGO_ENABLED from
     cgo; GOFLAGS -buildvcs=false (copies carry no VCS data) and -mod=mod where the build may complete
-    go.sum. `extra` comes last and wins (its GOFLAGS is appended, so its flags win too)."""
+    go.sum; GOGC (the compiler's own collector) COMPILER_GOGC unless the process sets it. `extra` comes last and wins (its GOFLAGS is appended, so its flags win too)."""
     env = {key: process_env[key] for key in PASSTHROUGH_ENV if process_env.get(key)}
     env["PATH"] = go_bin_dir + ":/usr/local/bin:/usr/bin:/bin"
     env["LC_ALL"] = "C"
+    env["GOGC"] = process_env.get("GOGC") or COMPILER_GOGC
     # The caches and proxy settings as `go env` resolved them, and the target it reported (which the
     # recipe records), set explicitly so the build is exactly the one the recipe describes.
     for key in INHERITED_GO_ENV + TARGET_GO_ENV[1:]:

