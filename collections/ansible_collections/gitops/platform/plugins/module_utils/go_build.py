@@ -270,7 +270,8 @@ def go_environment(process_env: dict[str, str], go_env: dict[str, str], go_bin_d
     file); GOENV=off so that file adds nothing else; GOWORK=off, as a go.work shipped in a module's source
     is not this build's; GOTOOLCHAIN=local so the installed Go builds (never a downloaded one); CGO_ENABLED from
     cgo; GOFLAGS -buildvcs=false (copies carry no VCS data) and -mod=mod where the build may complete
-    go.sum; GOGC (the compiler's own collector) COMPILER_GOGC unless the process sets it. `extra` comes last and wins (its GOFLAGS is appended, so its flags win too)."""
+    go.sum; GOGC (the compiler's own collector) COMPILER_GOGC unless the process sets it. `extra` comes last and
+    wins (its GOFLAGS is appended, so its flags win too)."""
     env = {key: process_env[key] for key in PASSTHROUGH_ENV if process_env.get(key)}
     env["PATH"] = go_bin_dir + ":/usr/local/bin:/usr/bin:/bin"
     env["LC_ALL"] = "C"
