@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CACHE_DIR)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: help venv prerequisites bundle up status teardown lint syntax pytest molecule test bench collection clean
+.PHONY: help venv prerequisites bundle up status teardown lint lint-static lint-workflows gitops-validate gitops-crds app-lint app-test app-image app-promote syntax pytest molecule test bench collection clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -33,8 +33,8 @@ $(VENV)/.installed: requirements.txt app/requirements.txt
 	$(VENV)/bin/pip install --quiet --no-compile -r requirements.txt
 	@touch $@
 
-prerequisites: venv ## Install and start Docker, install helm and kind, and the test tools kubeconform and actionlint (offline: built from source) and headless chromium
-	ansible-playbook playbooks/prerequisites.yml -e '{"host_prereqs_tools": ["helm", "kind", "kubeconform", "actionlint"], "host_prereqs_packages": ["chromium", "chromium-driver"]}'
+prerequisites: venv ## Install and start Docker, install helm and kind, and the test tools kubeconform, kube-score and actionlint (offline: built from source) and headless chromium
+	ansible-playbook playbooks/prerequisites.yml -e '{"host_prereqs_tools": ["helm", "kind", "kubeconform", "kube-score", "actionlint"], "host_prereqs_packages": ["chromium", "chromium-driver"]}'
 
 up: bundle ## Bootstrap the whole platform (ansible-playbook site.yml); GITOPS_REPO=<git URL>
 	ansible-playbook site.yml $(if $(GITOPS_REPO),-e platform_gitops_repo=$(GITOPS_REPO))
@@ -45,12 +45,43 @@ status: venv ## Per environment: tag in git and running, commit, sync, health, p
 teardown: venv ## Remove the Application, Argo CD, the pull secret and the cluster, in that order
 	ansible-playbook playbooks/teardown.yml
 
-lint: venv ## yamllint, ansible-lint (profile production), a syntax check of every playbook, ansible-test on the collection
+lint: lint-static lint-workflows ## Every linter: lint-static and lint-workflows
+
+lint-static: venv ## yamllint, ansible-lint (profile production), a syntax check of every playbook, ansible-test on the collection, ruff
 	yamllint --strict .
 	ansible-lint --nocolor
 	for playbook in site.yml playbooks/*.yml; do ansible-playbook --syntax-check "$$playbook" >/dev/null; done
 	python scripts/collection-sanity.py
-	@echo "lint: yamllint, ansible-lint, syntax-check and ansible-test sanity and units clean"
+	ruff check app pipelines
+	@echo "lint-static: yamllint, ansible-lint, syntax-check, ansible-test sanity and units, ruff clean"
+
+lint-workflows: venv ## actionlint on .github/workflows (the binary make prerequisites builds)
+	@command -v actionlint >/dev/null || { echo "actionlint is missing: run make prerequisites (it builds it from its Go module)"; exit 1; }
+	@# Without shellcheck and pyflakes: the same result on every machine (tests/test_actionlint.py says why).
+	actionlint -shellcheck= -pyflakes= .github/workflows/*.yml
+	@echo "lint-workflows: actionlint clean"
+
+# The seed's two CI pipelines, stage by stage; .github/workflows only call these (docs/pipelines.md).
+BASE ?= HEAD
+gitops-validate: venv ## The gitops repository's validation: helm lint, render, yamllint, kubeconform, kube-score, security, diff against BASE (default HEAD); KUBE_CONTEXT=<context> adds the server-side dry-run; STAGES="lint schema" picks stages
+	python -m pipelines gitops --base $(BASE) $(if $(KUBE_CONTEXT),--kube-context $(KUBE_CONTEXT)) $(foreach stage,$(STAGES),--stage $(stage))
+
+gitops-crds: venv ## Install the CRDs the charts use (Argo Rollouts, VPA) into KUBE_CONTEXT's cluster, before a dry-run on a bare cluster
+	python -m pipelines crds --kube-context $(KUBE_CONTEXT)
+
+app-lint: venv ## The app's lint (ruff: pycodestyle, pyflakes, mccabe and pylint's rules)
+	ruff check app
+
+app-test: venv ## The app's unit tests with their coverage report (fails under 90 %)
+	cd app && pytest -p no:cacheprovider --cov=demo_app --cov-report=term-missing --cov-fail-under=90 tests
+
+app-image: venv ## Build the app image <registry>/demo-flask-app:VERSION with its OCI labels
+	@test -n "$(VERSION)" || { echo "app-image needs VERSION=<tag>, e.g. make app-image VERSION=1.2.0"; exit 1; }
+	ansible-playbook playbooks/build-app-image.yml -e app_image_version=$(VERSION)
+
+app-promote: venv ## The gitops update: VERSION=<tag> [ENV=<environment>] through playbooks/promote.yml
+	@test -n "$(VERSION)" || { echo "app-promote needs VERSION=<tag>, e.g. make app-promote VERSION=1.2.0 ENV=dev"; exit 1; }
+	ansible-playbook playbooks/promote.yml -e image_tag=$(VERSION) $(if $(ENV),-e environment=$(ENV))
 
 bundle: prerequisites ## Offline: Kubernetes, the kind node image, Argo CD's and the app's images, built from source (cached)
 	@if [ "$(GITOPS_OFFLINE)" = true ]; then \

@@ -126,8 +126,8 @@ def strict_crd_schema(schema: Any) -> Any:
 def strict_definitions(definitions: Mapping[str, Any]) -> dict[str, Any]:
     """Copy of the swagger definitions made strict (unknown fields rejected) and YAML-friendly."""
     strict: dict[str, Any] = {}
-    for name, definition in definitions.items():
-        definition = copy.deepcopy(dict(definition))
+    for name, original in definitions.items():
+        definition = copy.deepcopy(dict(original))
         if definition.get("format") == INT_OR_STRING_FORMAT:
             definition.pop("format")
             definition["type"] = ["integer", "string"]

@@ -6,7 +6,8 @@ which needs the bundle, then spends most of its 40 minutes waiting on the cluste
 need neither Docker nor the bundle (most of pytest, CPU-bound) are therefore run beside Molecule, not beside the
 builds, where they would only slow the compile down (measured: both CPUs busy throughout the builds). So:
 - in the background, `make prerequisites` (Docker, helm, kind, the test tools), then `make bundle` (the images);
-  output in build/logs/prerequisites.log and build/logs/bundle.log; `make lint` runs beside the prerequisites;
+  output in build/logs/prerequisites.log and build/logs/bundle.log; `make lint-static` runs beside the prerequisites,
+  `make lint-workflows` (actionlint, which the prerequisites build) after them;
 - once the bundle is built, Molecule's scenarios one after the other in the foreground, and beside them:
   `pytest -m "not bundle"` (with the app's coverage gate) at nice 10, and at nice 5 `pytest -m bundle` (mostly
   waiting on Docker; its registries, containers and images are its own) followed by the scenarios in
@@ -218,7 +219,9 @@ def main() -> int:
     times: dict[str, float] = {}
     ok = False
     try:
-        ok = step("lint", make_step("lint"), times) and builds.wait_for("make bundle")
+        # actionlint is one of the tools the prerequisites build: the workflows are linted once they are done.
+        ok = (step("lint", make_step("lint-static"), times) and builds.wait_for("make prerequisites")
+              and step("lint (workflows)", make_step("lint-workflows"), times) and builds.wait_for("make bundle"))
         if ok:
             scenarios = molecule_scenarios()
             foreground = [name for name in scenarios if name not in BESIDE_SCENARIOS]

@@ -141,12 +141,12 @@ def test_metrics(container: dict[str, str]) -> None:
     assert "# TYPE http_request_duration_seconds histogram" in text
 
 
-def test_runs_as_uid_1000(container: dict[str, str]) -> None:
-    assert docker("exec", container["name"], "id", "-u").stdout.strip() == "1000"
-    assert docker("exec", container["name"], "id", "-g").stdout.strip() == "1000"
+def test_runs_as_uid_10001(container: dict[str, str]) -> None:
+    assert docker("exec", container["name"], "id", "-u").stdout.strip() == "10001"
+    assert docker("exec", container["name"], "id", "-g").stdout.strip() == "10001"
     # The main process too, not only what `docker exec` starts.
     status = docker("exec", container["name"], "cat", "/proc/1/status").stdout
-    assert any(line.split()[1:2] == ["1000"] for line in status.splitlines() if line.startswith("Uid:"))
+    assert any(line.split()[1:2] == ["10001"] for line in status.splitlines() if line.startswith("Uid:"))
 
 
 def test_logs_are_json(container: dict[str, str]) -> None:
@@ -161,7 +161,7 @@ def test_logs_are_json(container: dict[str, str]) -> None:
 def test_image_metadata(image: dict[str, str]) -> None:
     (info,) = json.loads(docker("image", "inspect", image["reference"]).stdout)
     config = info["Config"]
-    assert config["User"] == "1000:1000"
+    assert config["User"] == "10001:10001"
     assert "8000/tcp" in config["ExposedPorts"]
     assert f"APP_VERSION={image['version']}" in config["Env"]
     assert config["Labels"]["org.opencontainers.image.version"] == image["version"]

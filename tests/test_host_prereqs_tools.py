@@ -191,8 +191,8 @@ def test_every_default_tool_is_data_with_its_version_pinned() -> None:
     # The platform's own tools by default; make prerequisites adds the test tools.
     assert defaults["host_prereqs_tools"] == ["helm", "kind"]
     makefile = (PROJECT / "Makefile").read_text()
-    assert '"host_prereqs_tools": ["helm", "kind", "kubeconform", "actionlint"]' in makefile
-    assert {"helm", "kind", "kubeconform", "actionlint"} <= set(tools)
+    assert '"host_prereqs_tools": ["helm", "kind", "kubeconform", "kube-score", "actionlint"]' in makefile
+    assert {"helm", "kind", "kubeconform", "kube-score", "actionlint"} <= set(tools)
     for name, recipe in tools.items():
         assert {"module", "version", "packages"} <= set(recipe), name
         assert name in recipe["packages"], name

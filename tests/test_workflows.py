@@ -59,6 +59,8 @@ PINNED_ACTIONS = {
 # (workflow, job) -> timeout-minutes; None for a job that calls a reusable workflow.
 JOB_TIMEOUTS = {
     ("ci.yml", "test"): 90,
+    ("ci.yml", "gitops-validation"): 30,
+    ("ci.yml", "app"): 40,
     ("release.yml", "image"): 30,
     ("release.yml", "promote-dev"): None,
     ("release.yml", "promote-staging"): None,
@@ -70,6 +72,8 @@ JOB_TIMEOUTS = {
 PROMOTE_PERMISSIONS = {"contents": "read", "packages": "read", "actions": "read"}
 JOB_PERMISSIONS = {
     ("ci.yml", "test"): {"contents": "read"},
+    ("ci.yml", "gitops-validation"): {"contents": "read"},
+    ("ci.yml", "app"): {"contents": "read"},
     ("release.yml", "image"): {"contents": "read", "packages": "write"},
     # A called workflow can only narrow what its caller grants: the promote job reads GHCR and the run's
     # approvals (production's reviewer), so every call grants exactly that.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from http import HTTPStatus
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,7 +126,7 @@ def _register_request_hooks(app: Flask, app_state: AppState) -> None:
         endpoint = request.url_rule.rule if request.url_rule is not None else UNMATCHED_ENDPOINT
         app_state.metrics.observe(request.method, endpoint, response.status_code, seconds)
         app_state.logger.log(
-            logging.DEBUG if request.path in QUIET_PATHS and response.status_code < 400 else logging.INFO,
+            logging.DEBUG if request.path in QUIET_PATHS and response.status_code < HTTPStatus.BAD_REQUEST else logging.INFO,
             "request handled",
             extra={
                 "method": request.method,

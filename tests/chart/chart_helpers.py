@@ -22,12 +22,12 @@ HELM_FALLBACK = Path.home() / ".cache" / "gitops-platform" / "bin" / "helm"
 RELEASE = "demo"
 NAMESPACE = "demo"
 
-# The shared Kubernetes schema validator lives in tests/ so other test suites can import it too.
+# promtool_path lives in tests/ so that other test suites can import it too.
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
-import k8s_schema  # noqa: E402, F401  (re-exported to the tests; needs the sys.path entry above)
-import promtool_path  # noqa: E402, F401  (likewise)
+import promtool_path  # noqa: E402, F401  (re-exported to the tests; needs the sys.path entry above)
+from pipelines import k8s_schema  # noqa: E402, F401  (re-exported to the tests; the gitops pipeline's validator)
 
 # Values files shipped with the chart, as `helm -f` arguments relative to the chart directory.
 VALUES_FILES = ("values.yaml", "values-dev.yaml", "values-staging.yaml", "values-production.yaml")

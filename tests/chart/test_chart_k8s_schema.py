@@ -1,7 +1,7 @@
 """Rendered objects are valid for the pinned Kubernetes version, strictly (unknown fields are errors).
 
 The schemas are the API server's own OpenAPI document from the k8s.io/kubernetes Go module, and Argo Rollouts'
-CRDs from its module (see tests/k8s_schema.py); no cluster is needed.
+CRDs from its module (see pipelines/k8s_schema.py); no cluster is needed.
 """
 
 from __future__ import annotations

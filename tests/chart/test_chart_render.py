@@ -6,6 +6,7 @@ Each row of a table is one rendering (values files, --set, --set-json) and one e
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -24,11 +25,11 @@ COMMON_LABELS = (
 # (values files, --set, --set-json, kind, dotted path, expected value), rendered for a cluster that serves the
 # VerticalPodAutoscaler API as well as the built-in ones (the platform's does).
 FIELD_CASES = [
-    # Pod security context: non-root uid/gid 1000, seccomp RuntimeDefault.
+    # Pod security context: non-root uid/gid 10001, seccomp RuntimeDefault.
     pytest.param((), (), (), "Deployment", f"{POD}.securityContext.runAsNonRoot", True, id="pod-runAsNonRoot"),
-    pytest.param((), (), (), "Deployment", f"{POD}.securityContext.runAsUser", 1000, id="pod-runAsUser"),
-    pytest.param((), (), (), "Deployment", f"{POD}.securityContext.runAsGroup", 1000, id="pod-runAsGroup"),
-    pytest.param((), (), (), "Deployment", f"{POD}.securityContext.fsGroup", 1000, id="pod-fsGroup"),
+    pytest.param((), (), (), "Deployment", f"{POD}.securityContext.runAsUser", 10001, id="pod-runAsUser"),
+    pytest.param((), (), (), "Deployment", f"{POD}.securityContext.runAsGroup", 10001, id="pod-runAsGroup"),
+    pytest.param((), (), (), "Deployment", f"{POD}.securityContext.fsGroup", 10001, id="pod-fsGroup"),
     pytest.param((), (), (), "Deployment", f"{POD}.securityContext.seccompProfile", {"type": "RuntimeDefault"}, id="pod-seccomp"),
     # Container security context.
     pytest.param((), (), (), "Deployment", f"{CONTAINER}.securityContext.allowPrivilegeEscalation", False, id="no-privilege-escalation"),
@@ -307,7 +308,8 @@ def test_rendered_field_absent(
 
 # (values files, --set, --set-json, API versions the cluster serves besides the built-in ones, kinds rendered)
 KINDS_CASES = [
-    pytest.param((), (), (), (), ["ConfigMap", "Deployment", "Service", "ServiceAccount"], id="default"),
+    pytest.param((), (), (), (), ["ConfigMap", "Deployment", "NetworkPolicy", "NetworkPolicy", "Service", "ServiceAccount"],
+                 id="default"),
     # Only production enables the VerticalPodAutoscaler: the other environments render none even where the cluster
     # serves its API.
     pytest.param(
@@ -315,7 +317,8 @@ KINDS_CASES = [
         (),
         (),
         (VPA_API,),
-        ["ConfigMap", "Deployment", "LimitRange", "ResourceQuota", "Service", "ServiceAccount"],
+        ["ConfigMap", "Deployment", "LimitRange", "NetworkPolicy", "NetworkPolicy", "ResourceQuota", "Service",
+         "ServiceAccount"],
         id="dev",
     ),
     pytest.param(
@@ -323,8 +326,8 @@ KINDS_CASES = [
         (),
         (),
         (VPA_API,),
-        ["AnalysisTemplate", "ConfigMap", "LimitRange", "PodDisruptionBudget", "ResourceQuota", "Rollout", "Service",
-         "ServiceAccount"],
+        ["AnalysisTemplate", "ConfigMap", "LimitRange", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy",
+         "PodDisruptionBudget", "ResourceQuota", "Rollout", "Service", "ServiceAccount"],
         id="staging",
     ),
     # A cluster without the VPA CRDs: no VerticalPodAutoscaler, so the sync does not fail on an unknown kind.
@@ -333,8 +336,8 @@ KINDS_CASES = [
         (),
         (),
         (),
-        ["AnalysisTemplate", "ConfigMap", "HorizontalPodAutoscaler", "LimitRange", "PodDisruptionBudget", "ResourceQuota",
-         "Rollout", "Service", "ServiceAccount"],
+        ["AnalysisTemplate", "ConfigMap", "HorizontalPodAutoscaler", "LimitRange", "NetworkPolicy", "NetworkPolicy",
+         "NetworkPolicy", "PodDisruptionBudget", "ResourceQuota", "Rollout", "Service", "ServiceAccount"],
         id="production",
     ),
     pytest.param(
@@ -342,12 +345,15 @@ KINDS_CASES = [
         (),
         (),
         (VPA_API,),
-        ["AnalysisTemplate", "ConfigMap", "HorizontalPodAutoscaler", "LimitRange", "PodDisruptionBudget", "ResourceQuota",
-         "Rollout", "Service", "ServiceAccount", "VerticalPodAutoscaler"],
+        ["AnalysisTemplate", "ConfigMap", "HorizontalPodAutoscaler", "LimitRange", "NetworkPolicy", "NetworkPolicy",
+         "NetworkPolicy", "PodDisruptionBudget", "ResourceQuota", "Rollout", "Service", "ServiceAccount",
+         "VerticalPodAutoscaler"],
         id="production-vpa-api",
     ),
-    pytest.param((), ("verticalPodAutoscaler.enabled=true",), (), (), ["ConfigMap", "Deployment", "Service", "ServiceAccount"], id="vpa-no-api"),
-    pytest.param((), ("serviceAccount.create=false",), ("config=null",), (), ["Deployment", "Service"], id="minimal"),
+    pytest.param((), ("verticalPodAutoscaler.enabled=true",), (), (),
+                 ["ConfigMap", "Deployment", "NetworkPolicy", "NetworkPolicy", "Service", "ServiceAccount"], id="vpa-no-api"),
+    pytest.param((), ("serviceAccount.create=false",), ("config=null",), (),
+                 ["Deployment", "NetworkPolicy", "NetworkPolicy", "Service"], id="minimal"),
 ]
 
 
@@ -361,6 +367,42 @@ def test_rendered_kinds(
     kinds: list[str],
 ) -> None:
     assert sorted(obj["kind"] for obj in helm.render(values, sets, set_json, api_versions)) == kinds
+
+
+def test_network_policies_deny_all_but_the_apps_port_in_and_dns_out(helm: Helm) -> None:
+    policies = {obj["metadata"]["name"]: obj["spec"] for obj in helm.render(("values-staging.yaml",), (), (), (VPA_API,))
+                if obj["kind"] == "NetworkPolicy"}
+    deny, app = policies["demo-demo-flask-app-default-deny"], policies["demo-demo-flask-app"]
+    traffic = policies["demo-demo-flask-app-canary-traffic"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    assert app["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "demo-flask-app", "app.kubernetes.io/instance": "demo"}
+    assert app["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
+    dns = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+           "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+    dns_ports = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
+    assert app["egress"] == [{"to": [dns], "ports": dns_ports}]
+    # The canary's synthetic traffic reaches the app's pods (their container port) and DNS, nothing else.
+    assert traffic["egress"] == [{"to": [{"podSelector": app["podSelector"]}], "ports": [{"port": 8000, "protocol": "TCP"}]},
+                                 {"to": [dns], "ports": dns_ports}]
+    assert "ingress" not in traffic
+
+
+def test_staging_and_production_prefer_their_replicas_on_different_nodes(helm: Helm) -> None:
+    for values in ("values-staging.yaml", "values-production.yaml"):
+        workload = find_object(helm.render((values,)), "Rollout")
+        term = dig(workload, f"{POD}.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution.0")
+        assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname", values
+        assert term["podAffinityTerm"]["labelSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "demo"
+    assert "affinity" not in dig(find_object(helm.render(("values-dev.yaml",)), "Deployment"), POD)
+    # Rules of the user's own replace the preference.
+    own = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "disk", "operator": "In", "values": ["ssd"]}]}]}}}
+    rendered = helm.render(("values-production.yaml",), (), (f"affinity={json.dumps(own)}",))
+    assert dig(find_object(rendered, "Rollout"), f"{POD}.affinity") == own
+
+
+def test_network_policies_can_be_left_out(helm: Helm) -> None:
+    assert "NetworkPolicy" not in {obj["kind"] for obj in helm.render(sets=["networkPolicy.enabled=false"])}
 
 
 def test_service_account_default_when_not_created(helm: Helm) -> None:

@@ -92,9 +92,20 @@ spec:
   nodeSelector:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- with .Values.affinity }}
+  {{- if .Values.affinity }}
   affinity:
-    {{- toYaml . | nindent 4 }}
+    {{- toYaml .Values.affinity | nindent 4 }}
+  {{- else if .Values.spreadOverNodes }}
+  # Replicas on different nodes where there are several (preferred: one node still runs them all).
+  affinity:
+    podAntiAffinity:
+      preferredDuringSchedulingIgnoredDuringExecution:
+        - weight: 100
+          podAffinityTerm:
+            topologyKey: kubernetes.io/hostname
+            labelSelector:
+              matchLabels:
+                {{- include "demo-flask-app.selectorLabels" . | nindent 16 }}
   {{- end }}
   {{- with .Values.tolerations }}
   tolerations:
