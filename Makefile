@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CACHE_DIR)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: help venv prerequisites bundle up status teardown lint lint-static lint-workflows gitops-validate gitops-crds app-lint app-test app-image app-promote syntax pytest molecule test bench collection clean
+.PHONY: help venv prerequisites bundle up status teardown lint lint-static lint-workflows gitops-validate gitops-crds app-lint app-test app-image app-e2e app-promote syntax pytest molecule test bench collection clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -78,6 +78,10 @@ app-test: venv ## The app's unit tests with their coverage report (fails under 9
 app-image: venv ## Build the app image <registry>/demo-flask-app:VERSION with its OCI labels
 	@test -n "$(VERSION)" || { echo "app-image needs VERSION=<tag>, e.g. make app-image VERSION=1.2.0"; exit 1; }
 	ansible-playbook playbooks/build-app-image.yml -e app_image_version=$(VERSION)
+
+app-e2e: venv ## The app on an ephemeral kind cluster: VERSION=<tag> (built by make app-image), chart installed with helm, health and version checked, cluster deleted
+	@test -n "$(VERSION)" || { echo "app-e2e needs VERSION=<tag>, e.g. make app-e2e VERSION=1.2.0"; exit 1; }
+	ansible-playbook playbooks/app-e2e.yml -e app_e2e_version=$(VERSION)
 
 app-promote: venv ## The gitops update: VERSION=<tag> [ENV=<environment>] through playbooks/promote.yml
 	@test -n "$(VERSION)" || { echo "app-promote needs VERSION=<tag>, e.g. make app-promote VERSION=1.2.0 ENV=dev"; exit 1; }

@@ -87,6 +87,14 @@ options:
     type: list
     elements: str
     default: []
+  upgrades:
+    description:
+      - Dependencies raised above what the release requires, as C(path@version), in wrapper mode: the wrapper's
+        go.mod requires them too and minimal version selection takes the higher version. For a release whose
+        libraries have known flaws fixed in later versions (C(golang.org/x/net@v0.38.0)). Part of the recipe.
+    type: list
+    elements: str
+    default: []
   binaries:
     description:
       - Binaries named after their package, each built from O(package_prefix) followed by its name.
@@ -426,6 +434,7 @@ ARGUMENT_SPEC = dict(
     version=dict(type="str", required=True),
     source=dict(type="path"),
     requires=dict(type="list", elements="str", default=[]),
+    upgrades=dict(type="list", elements="str", default=[]),
     binaries=dict(type="list", elements="str", default=[]),
     package_prefix=dict(type="str", default=""),
     packages=dict(type="dict", default={}),
@@ -469,7 +478,7 @@ class Build:
         self.files_dir = os.path.join(self.dest, "files")
         self.scratch = scratch  # an empty working directory for go commands that need no module
         self.spec = {key: self.p[key] for key in (
-            "name", "mode", "module", "version", "source", "requires", "tags", "ldflags_x", "replace_local_with",
+            "name", "mode", "module", "version", "source", "requires", "upgrades", "tags", "ldflags_x", "replace_local_with",
             "commit_fallback", "cgo", "overlay", "prebuild", "module_files", "extra_recipe", "checks", "env")}
         self.spec["module"] = self.spec["module"] or ""
         self.spec["env"] = {k: str(v) for k, v in self.spec["env"].items()}
@@ -718,12 +727,13 @@ class Build:
         _remove_tree(self.src_dir)
         os.makedirs(self.src_dir)
         content = wrapper_gomod(self.p["name"], self.p["module"], self.p["version"], self.p["requires"], upstream,
-                                self.p["replace_local_with"])
+                                self.p["replace_local_with"], self.p["upgrades"])
         with open(os.path.join(self.src_dir, "go.mod"), "w", encoding="utf-8") as handle:
             handle.write(content)
         self._write_overlay()
         query = [f"{path}@{self.p['version']}" for path in
                  _unique([self.p["module"]] + self.p["requires"] + list(self.packages.values()))]
+        query += list(self.p["upgrades"])
         tags = [f"-tags={','.join(self.p['tags'])}"] if self.p["tags"] else []
         self._timed("go get", [self.go, "get"] + tags + query, self.src_dir, self.base_env)
 

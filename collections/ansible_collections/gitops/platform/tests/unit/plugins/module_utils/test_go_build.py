@@ -104,6 +104,7 @@ def test_recipe_hash_is_stable_and_ignores_key_order() -> None:
         ({"overlay": {"ui/index.html": "<p>placeholder</p>"}}, {}, ""),
         ({"extra_recipe": {"files": "abc"}}, {}, ""),
         ({"module_files": ["deploy/crd.yaml"]}, {}, ""),
+        ({"upgrades": ["golang.org/x/net@v0.38.0"]}, {}, ""),
         ({"mode": "tree", "prebuild": [{"argv": ["npm", "ci"], "chdir": "web/ui"}]}, {}, ""),
         ({"env": {"GOFLAGS": "-tags=x"}}, {}, ""),
         ({"env": {"GOEXPERIMENT": "boringcrypto"}}, {}, ""),
@@ -127,6 +128,7 @@ def test_recipe_changes_with_each_input(changes: dict, go_changes: dict, digest:
         # No module files: the recipes of components built before the option existed keep their hash.
         {"module_files": []},
         {"prebuild": []},
+        {"upgrades": []},
     ],
 )
 def test_recipe_ignores_locations_and_checks(changes: dict) -> None:
@@ -283,6 +285,20 @@ def test_wrapper_gomod_requires_every_module_once_at_the_version() -> None:
         "\tgo.etcd.io/etcd/v3 v3.5.21", "\tgo.etcd.io/etcd/server/v3 v3.5.21", "\tgo.etcd.io/etcd/etcdctl/v3 v3.5.21"]
 
 
+def test_wrapper_gomod_requires_the_upgrades_at_their_own_versions() -> None:
+    text = wrapper_gomod("kube-router", "github.com/cloudnativelabs/kube-router/v2", "v2.1.0", [], {"Go": "1.21"}, "",
+                         ["golang.org/x/net@v0.38.0", "google.golang.org/protobuf@v1.33.0"])
+    assert [line for line in text.splitlines() if line.startswith("\t") and not line.startswith("\t//")] == [
+        "\tgithub.com/cloudnativelabs/kube-router/v2 v2.1.0", "\tgolang.org/x/net v0.38.0",
+        "\tgoogle.golang.org/protobuf v1.33.0"]
+
+
+def test_recipe_takes_the_upgrades_in_any_order() -> None:
+    one = recipe(spec(upgrades=["golang.org/x/net@v0.38.0", "golang.org/x/crypto@v0.35.0"]), GO)
+    other = recipe(spec(upgrades=["golang.org/x/crypto@v0.35.0", "golang.org/x/net@v0.38.0"]), GO)
+    assert recipe_hash(one) == recipe_hash(other)
+
+
 def test_local_replaces() -> None:
     assert [r["Old"]["Path"] for r in local_replaces(ARGOCD_GOMOD)] == ["github.com/dexidp/dex/api/v2"]
     assert [r["Old"]["Path"] for r in local_replaces(K8S_GOMOD)] == ["k8s.io/api", "k8s.io/client-go"]
@@ -376,6 +392,11 @@ def test_check_problem(rc: int, output: str, expect: str, want_rc: int | None, p
         ({"mode": "tree", "module": "", "version": "3.10", "source": "/src", "packages": {"p": "."},
           "module_files": ["x.yaml"]}, "a local source has none"),
         ({"prebuild": [{"argv": ["npm", "ci"]}]}, "only tree mode"),
+        ({"upgrades": ["golang.org/x/net"]}, "must be <module path>@<semantic version>"),
+        ({"upgrades": ["golang.org/x/net@latest"]}, "must be <module path>@<semantic version>"),
+        ({"upgrades": ["@v1.0.0"]}, "must be <module path>@<semantic version>"),
+        ({"upgrades": ["github.com/yannh/kubeconform@v0.9.0"]}, "the module built"),
+        ({"mode": "tree", "upgrades": ["golang.org/x/net@v0.38.0"]}, "only wrapper mode writes"),
         ({"mode": "tree", "prebuild": [["npm", "ci"]]}, r"prebuild\[0\] must be a dict"),
         ({"mode": "tree", "prebuild": [{"argv": []}]}, "non-empty list of strings"),
         ({"mode": "tree", "prebuild": [{"argv": "npm ci"}]}, "non-empty list of strings"),
@@ -403,6 +424,7 @@ def test_validate_rejects(changes: dict, message: str) -> None:
         {"requires": ["github.com/other/mod"], "packages": {"x": "github.com/other/mod/cmd/x"}},
         {"checks": {"default": {"args": []}, "kubeconform": {"args": ["-v"]}}},
         {"module_files": ["deploy/vpa-v1-crd-gen.yaml", "LICENSE"]},
+        {"upgrades": ["golang.org/x/net@v0.38.0", "github.com/docker/docker@v25.0.6+incompatible"]},
         {"mode": "tree", "prebuild": [{"argv": ["npm", "ci"], "chdir": "web/ui", "name": "ui"}, {"argv": ["make"]}]},
     ],
 )
