@@ -96,7 +96,7 @@ def validate(spec: dict) -> None:
     if upgrades and mode != "wrapper":
         raise GoBuildError("upgrades raise dependencies in the wrapper's go.mod, which only wrapper mode writes")
     for upgrade in upgrades:
-        path, _, wanted = str(upgrade).partition("@")
+        path, wanted = (str(upgrade).split("@", 1) + [""])[:2]
         if not path or any(c.isspace() for c in path) or not SEMVER.match(wanted):
             raise GoBuildError(f"upgrades: {upgrade!r} must be <module path>@<semantic version>, like "
                                "golang.org/x/net@v0.38.0")
@@ -258,7 +258,7 @@ def wrapper_gomod(name: str, module: str, version: str, requires: list[str], ups
             lines.append(f"\t{path} {version}")
     if upgrades:
         lines.append("\t// Raised above what the release requires (upgrades).")
-        lines += [f"\t{path} {wanted}" for path, _, wanted in (str(u).partition("@") for u in upgrades)]
+        lines += ["\t" + str(upgrade).replace("@", " ", 1) for upgrade in upgrades]
     lines.append(")")
     replaces = local_replaces(upstream) if replace_local_with else []
     if replaces:

@@ -89,8 +89,8 @@ options:
     default: []
   upgrades:
     description:
-      - Dependencies raised above what the release requires, as C(path@version), in wrapper mode: the wrapper's
-        go.mod requires them too and minimal version selection takes the higher version. For a release whose
+      - Dependencies raised above what the release requires, as C(path@version), in wrapper mode. The wrapper's
+        go.mod requires them too, and minimal version selection takes the higher version; for a release whose
         libraries have known flaws fixed in later versions (C(golang.org/x/net@v0.38.0)). Part of the recipe.
     type: list
     elements: str
