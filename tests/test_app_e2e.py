@@ -34,13 +34,17 @@ pytestmark = [
 
 
 def run_e2e(version: str, *extra_vars: str) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook playbooks/app-e2e.yml; its output with every run of whitespace made one space."""
     ansible_playbook = Path(sys.executable).with_name("ansible-playbook")
     command = [
         str(ansible_playbook) if ansible_playbook.exists() else "ansible-playbook", str(PLAYBOOK),
         "-e", f"app_e2e_version={version}", "-e", f"app_e2e_repository={IMAGE_NAME}",
         *(arg for extra in extra_vars for arg in ("-e", extra)),
     ]
-    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+    # One line per message: the callback folds long ones, which would split the phrases checked below.
+    return subprocess.CompletedProcess(done.args, done.returncode, " ".join(done.stdout.split()),
+                                       " ".join(done.stderr.split()))
 
 
 def cluster_nodes() -> list[str]:
