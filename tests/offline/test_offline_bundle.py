@@ -128,6 +128,7 @@ BINARIES = [
     ("local-path-provisioner", LPP, "local-path-provisioner", ["--version"], LPP),
     ("pause", PAUSE, "pause", ["-v"], f"pause {PAUSE}"),
     ("metrics-server", VERSIONS["metrics_server"], "metrics-server", ["--version"], VERSIONS["metrics_server"]),
+    ("kube-router", VERSIONS["kube_router"], "kube-router", ["--version"], f"version {VERSIONS['kube_router']},"),
     # No version flag: it logs its version, then fails without a cluster.
     ("vertical-pod-autoscaler", VPA, "vpa-recommender", ["--v=1", "--kubeconfig=/nonexistent"],
      f'version="{VPA.removeprefix("v")}"'),
@@ -223,7 +224,8 @@ def test_vpa_crds_are_the_pinned_release_file_from_the_module(bundle: Path) -> N
 
 def test_manifest_lists_every_image_with_its_docker_id(bundle: Path) -> None:
     manifest = json.loads((bundle / "images.json").read_text())
-    expected = kubeadm_images(bundle) | {KIND_IMAGES["local_path_provisioner"], KIND_IMAGES["local_path_helper"]}
+    expected = kubeadm_images(bundle) | {KIND_IMAGES["local_path_provisioner"], KIND_IMAGES["local_path_helper"],
+                                         VERSIONS["kube_router_image"]}
     assert set(manifest) == expected
     for ref, identifier in manifest.items():
         assert image_id(ref) == identifier, ref
@@ -240,6 +242,7 @@ IMAGES = [
     (f"registry.k8s.io/etcd:{ETCD}-0", ["etcdctl", "version"], f"etcdctl version: {ETCD}"),
     (f"registry.k8s.io/coredns/coredns:{VERSIONS['coredns']}", ["-version"], f"CoreDNS-{COREDNS}"),
     (f"registry.k8s.io/pause:{PAUSE}", ["-v"], f"pause {PAUSE}"),
+    (VERSIONS["kube_router_image"], ["--version"], f"version {VERSIONS['kube_router']},"),
     (KIND_IMAGES["local_path_provisioner"], ["--version"], LPP),
     (
         KIND_IMAGES["local_path_helper"],
@@ -264,6 +267,15 @@ def test_kube_proxy_image_has_its_packet_filtering_tools(bundle: Path, tool: str
     result = docker("run", "--rm", "--network", "none", "--entrypoint", tool,
                     f"registry.k8s.io/kube-proxy:{K8S}", "--version", check=False)
     # ipset prints its own version, then asks the kernel for its protocol and fails without NET_ADMIN.
+    assert result.returncode == 0 or tool == "ipset", result.stdout + result.stderr
+    assert re.search(r"v?\d+\.\d+", result.stdout), result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("tool", ["iptables", "iptables-save", "iptables-restore", "ipset", "ip"])
+def test_kube_router_image_has_its_network_tools(bundle: Path, tool: str) -> None:
+    # -V: the version flag all three families take. ipset then asks the kernel and fails without NET_ADMIN.
+    result = docker("run", "--rm", "--network", "none", "--entrypoint", tool, VERSIONS["kube_router_image"], "-V",
+                    check=False)
     assert result.returncode == 0 or tool == "ipset", result.stdout + result.stderr
     assert re.search(r"v?\d+\.\d+", result.stdout), result.stdout + result.stderr
 
