@@ -261,21 +261,20 @@ def test_image_runs_its_binary(bundle: Path, ref: str, args: list[str], expected
     assert expected in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("tool", ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save",
-                                  "ip6tables-restore", "conntrack", "ipset", "nft"])
-def test_kube_proxy_image_has_its_packet_filtering_tools(bundle: Path, tool: str) -> None:
-    result = docker("run", "--rm", "--network", "none", "--entrypoint", tool,
-                    f"registry.k8s.io/kube-proxy:{K8S}", "--version", check=False)
-    # ipset prints its own version, then asks the kernel for its protocol and fails without NET_ADMIN.
-    assert result.returncode == 0 or tool == "ipset", result.stdout + result.stderr
-    assert re.search(r"v?\d+\.\d+", result.stdout), result.stdout + result.stderr
+# The tools each networking image runs, asked for their versions (kube-router's ip takes only -V, which the
+# iptables family also takes). ipset prints its version, then asks the kernel and fails without NET_ADMIN.
+NETWORK_TOOLS = [
+    *((f"registry.k8s.io/kube-proxy:{K8S}", tool, "--version")
+      for tool in ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore",
+                   "conntrack", "ipset", "nft"]),
+    *((VERSIONS["kube_router_image"], tool, "-V") for tool in ["iptables", "iptables-save", "iptables-restore", "ipset", "ip"]),
+]
 
 
-@pytest.mark.parametrize("tool", ["iptables", "iptables-save", "iptables-restore", "ipset", "ip"])
-def test_kube_router_image_has_its_network_tools(bundle: Path, tool: str) -> None:
-    # -V: the version flag all three families take. ipset then asks the kernel and fails without NET_ADMIN.
-    result = docker("run", "--rm", "--network", "none", "--entrypoint", tool, VERSIONS["kube_router_image"], "-V",
-                    check=False)
+@pytest.mark.parametrize(("ref", "tool", "flag"), NETWORK_TOOLS,
+                         ids=[f"{ref.rsplit('/', 1)[-1].split(':')[0]}-{tool}" for ref, tool, _ in NETWORK_TOOLS])
+def test_network_image_has_its_tools(bundle: Path, ref: str, tool: str, flag: str) -> None:
+    result = docker("run", "--rm", "--network", "none", "--entrypoint", tool, ref, flag, check=False)
     assert result.returncode == 0 or tool == "ipset", result.stdout + result.stderr
     assert re.search(r"v?\d+\.\d+", result.stdout), result.stdout + result.stderr
 
