@@ -33,8 +33,8 @@ $(VENV)/.installed: requirements.txt app/requirements.txt
 	$(VENV)/bin/pip install --quiet --no-compile -r requirements.txt
 	@touch $@
 
-prerequisites: venv ## Install and start Docker, install helm and kind, and the test tools kubeconform, kube-score and actionlint (offline: built from source) and headless chromium
-	ansible-playbook playbooks/prerequisites.yml -e '{"host_prereqs_tools": ["helm", "kind", "kubeconform", "kube-score", "actionlint"], "host_prereqs_packages": ["chromium", "chromium-driver"]}'
+prerequisites: venv ## Install and start Docker, install helm, kind and kubeseal, and the test tools kubeconform, kube-score and actionlint (offline: built from source) and headless chromium
+	ansible-playbook playbooks/prerequisites.yml -e '{"host_prereqs_tools": ["helm", "kind", "kubeseal", "kubeconform", "kube-score", "actionlint"], "host_prereqs_packages": ["chromium", "chromium-driver"]}'
 
 up: bundle ## Bootstrap the whole platform (ansible-playbook site.yml); GITOPS_REPO=<git URL>
 	ansible-playbook site.yml $(if $(GITOPS_REPO),-e platform_gitops_repo=$(GITOPS_REPO))

@@ -21,7 +21,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     validate.add_argument("--base", default="HEAD", help="revision the manifest diff compares with (default: HEAD)")
     validate.add_argument("--helm-dir", type=Path, default=ROOT / "helm", help="the charts (default: helm/)")
     validate.add_argument("--kube-context", help="cluster of the server-side dry-run")
-    crds = commands.add_parser("crds", help="install the CRDs the charts use (Argo Rollouts, VPA) into a cluster")
+    crds = commands.add_parser("crds", help="install the CRDs the charts use (Argo Rollouts, VPA, Sealed Secrets) into a cluster")
     crds.add_argument("--kube-context", required=True)
     return parser.parse_args(argv)
 

@@ -95,15 +95,18 @@ def crd_documents() -> list[Any]:
         rollouts = k8s_schema.download_module(f"github.com/argoproj/argo-rollouts@{versions['argo_rollouts']}",
                                               env={"GOTOOLCHAIN": str(versions["argo_rollouts_go"])})
         vpa = k8s_schema.download_module(f"k8s.io/autoscaler/vertical-pod-autoscaler@{versions['vpa']}")
+        sealed = k8s_schema.download_module(f"github.com/bitnami/sealed-secrets@{versions['sealed_secrets']}")
     except k8s_schema.SwaggerUnavailable as error:
         raise PipelineError(f"cannot get the CRDs the charts use: {error}") from error
-    return yaml_documents([*sorted((rollouts / "manifests" / "crds").glob("*.yaml")), vpa / "deploy" / "vpa-v1-crd-gen.yaml"])
+    return yaml_documents([*sorted((rollouts / "manifests" / "crds").glob("*.yaml")), vpa / "deploy" / "vpa-v1-crd-gen.yaml",
+                           *sorted((sealed / "helm" / "sealed-secrets" / "crds").glob("*.yaml"))])
 
 
 def schema_dir() -> Path:
     """The directory of schemas for the pinned versions, written on first use (about 300 files)."""
     versions = platform_versions()
-    key = f"{versions['kubernetes']}-rollouts-{versions['argo_rollouts']}-vpa-{versions['vpa']}"
+    key = (f"{versions['kubernetes']}-rollouts-{versions['argo_rollouts']}-vpa-{versions['vpa']}"
+           f"-sealed-secrets-{versions['sealed_secrets']}")
     target = cache_dir() / "kubeconform-schemas" / key
     if (target / "deployment-apps-v1.json").is_file():
         return target

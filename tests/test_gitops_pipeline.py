@@ -7,7 +7,9 @@ default scenario runs it against the platform (molecule/default/pipelines.yml).
 
 from __future__ import annotations
 
+import base64
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -66,6 +68,21 @@ def test_the_current_charts_pass_every_static_stage() -> None:
     kinds = {obj["kind"] for path in (ROOT / "build" / "gitops-validate").glob("*.yaml")
              for obj in yaml.safe_load_all(path.read_text(encoding="utf-8")) if obj}
     assert {"Rollout", "AnalysisTemplate", "VerticalPodAutoscaler", "Deployment", "Service"} <= kinds
+
+
+def test_a_sealed_session_key_passes_the_schema_and_a_plaintext_one_fails_lint(helm_dir: Path) -> None:
+    # What kubeseal --raw prints: base64 of the encrypted value (here random bytes of its length).
+    sealed = base64.b64encode(secrets.token_bytes(600)).decode()
+    edit_values(helm_dir, "values-dev.yaml", lambda values: values.update({"sessionKey": {"sealed": sealed}}))
+    results, output = validate(["lint", "render", "schema", "score", "security"], helm_dir)
+    assert failed(results) == [], output
+    rendered = (ROOT / "build" / "gitops-validate" / f"{APP_CHART}-dev.yaml").read_text(encoding="utf-8")
+    assert "kind: SealedSecret" in rendered and sealed in rendered
+
+    edit_values(helm_dir, "values-dev.yaml", lambda values: values.update({"sessionKey": {"sealed": "not sealed!"}}))
+    results, output = validate(["lint"], helm_dir)
+    assert failed(results) == ["lint"], output
+    assert "at '/sessionKey/sealed'" in output and "does not match pattern" in output, output
 
 
 def test_a_missing_limit_fails_security_and_score(helm_dir: Path) -> None:

@@ -93,15 +93,26 @@ def test_module_files_are_copied_beside_the_binaries_and_a_missing_copy_is_rebui
     dest = tmp_path / "kubeconform"
     copy = dest / "files" / "fixtures" / "valid.yaml"
 
-    first = run(tmp_path, kubeconform(dest, module_files=["fixtures/valid.yaml", "LICENSE"]))
+    tree = dest / "files" / "cmd" / "kubeconform"
+    files = ["fixtures/valid.yaml", "LICENSE", "cmd/kubeconform"]  # the last a directory, copied whole
+
+    first = run(tmp_path, kubeconform(dest, module_files=files))
     assert first["changed"] and not first.get("failed"), first
-    assert first["files"] == {"fixtures/valid.yaml": str(copy), "LICENSE": str(dest / "files" / "LICENSE")}
+    assert first["files"] == {"fixtures/valid.yaml": str(copy), "LICENSE": str(dest / "files" / "LICENSE"),
+                              "cmd/kubeconform": str(tree)}
     assert "kind:" in copy.read_text() and "Apache License" in (dest / "files" / "LICENSE").read_text()
+    assert "package main" in (tree / "main.go").read_text()
+    (tree / "main.go").write_text("writable, unlike the module cache")
 
     copy.unlink()
-    again = run(tmp_path, kubeconform(dest, module_files=["fixtures/valid.yaml", "LICENSE"]))
+    again = run(tmp_path, kubeconform(dest, module_files=files))
     assert again["changed"] and again["reason"] == "files/fixtures/valid.yaml is missing", again
-    assert copy.is_file()
+    assert copy.is_file() and "package main" in (tree / "main.go").read_text()
+
+    shutil.rmtree(tree)
+    tree_again = run(tmp_path, kubeconform(dest, module_files=files))
+    assert tree_again["changed"] and tree_again["reason"] == "files/cmd/kubeconform is missing", tree_again
+    assert (tree / "main.go").is_file()
 
     missing = run(tmp_path, kubeconform(tmp_path / "other", module_files=["deploy/nothing.yaml"]))
     assert missing.get("failed") and missing["msg"] == (

@@ -189,9 +189,9 @@ def test_every_default_tool_is_data_with_its_version_pinned() -> None:
     pins = versions["platform_versions"]
     tools = defaults["host_prereqs_go_tools"]
     # The platform's own tools by default; make prerequisites adds the test tools.
-    assert defaults["host_prereqs_tools"] == ["helm", "kind"]
+    assert defaults["host_prereqs_tools"] == ["helm", "kind", "kubeseal"]
     makefile = (PROJECT / "Makefile").read_text()
-    assert '"host_prereqs_tools": ["helm", "kind", "kubeconform", "kube-score", "actionlint"]' in makefile
+    assert '"host_prereqs_tools": ["helm", "kind", "kubeseal", "kubeconform", "kube-score", "actionlint"]' in makefile
     assert {"helm", "kind", "kubeconform", "kube-score", "actionlint"} <= set(tools)
     for name, recipe in tools.items():
         assert {"module", "version", "packages"} <= set(recipe), name

@@ -6,7 +6,10 @@ through ``wsgi:app``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import secrets
 import time
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -20,7 +23,7 @@ from .faults import Faults
 from .jsonlog import configure_logging
 from .metrics import Metrics
 
-__all__ = ["AppState", "DemoFlask", "create_app", "mark_not_ready", "state"]
+__all__ = ["AppState", "DemoFlask", "create_app", "mark_not_ready", "session_key", "state"]
 
 EXTENSION_KEY = "demo_app"
 # Probes and scrapes arrive every few seconds; they are logged at DEBUG to keep INFO readable.
@@ -66,12 +69,14 @@ def mark_not_ready(app: Flask) -> None:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides values read from the environment.
 
-    Recognised keys: APP_NAME, APP_VERSION, APP_ENVIRONMENT, LOG_LEVEL, FAULT_ERROR_RATE, FAULT_LATENCY_MS
-    (environment variables of the same names), LOG_STREAM (where JSON log lines go, stdout by default) and any Flask setting.
+    Recognised keys: APP_NAME, APP_VERSION, APP_ENVIRONMENT, LOG_LEVEL, FAULT_ERROR_RATE, FAULT_LATENCY_MS,
+    SESSION_KEY (environment variables of the same names), LOG_STREAM (where JSON log lines go, stdout by default)
+    and any Flask setting.
     """
     settings = load_config(config)
     app = DemoFlask(__name__)
     app.config.update(settings)
+    app.config["SECRET_KEY"], app.config["SESSION_KEY_FINGERPRINT"] = session_key(config)
     app.json.sort_keys = False
 
     logger = configure_logging(__name__, app.config["LOG_LEVEL"], app.config.get("LOG_STREAM"))
@@ -99,6 +104,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         extra={"app_name": app.config["APP_NAME"], "version": app.config["APP_VERSION"]},
     )
     return app
+
+
+def session_key(config: Mapping[str, Any] | None = None) -> tuple[str, str | None]:
+    """Flask's SECRET_KEY and what /version may say of it.
+
+    SESSION_KEY (from ``config`` or the environment; on the platform, the Secret the Sealed Secrets controller
+    decrypted) is shared by every pod of a release, so a session signed by one is valid on the others. Its
+    fingerprint (``sha256:`` and 12 hex digits) tells which key runs without telling the key. Without one, the
+    pod makes a random key of its own and the fingerprint is None.
+    """
+    given = (config or {}).get("SESSION_KEY") or os.environ.get("SESSION_KEY") or ""
+    if not given:
+        return secrets.token_hex(32), None
+    return given, "sha256:" + hashlib.sha256(given.encode()).hexdigest()[:12]
 
 
 def _register_request_hooks(app: Flask, app_state: AppState) -> None:

@@ -50,7 +50,8 @@ def readyz() -> tuple[Response, int]:
 
 @bp.get("/version")
 def version() -> Response:
-    return jsonify(_identity())
+    # Which session key runs (its fingerprint, never the key): the same in every pod, kept across a rebuilt cluster.
+    return jsonify({**_identity(), "session_key": current_app.config["SESSION_KEY_FINGERPRINT"]})
 
 
 @bp.get("/metrics")

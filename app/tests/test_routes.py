@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import socket
 from typing import Any
 
@@ -15,7 +17,7 @@ from demo_app import create_app, mark_not_ready, state
     [
         ("/healthz", 200, {"status": "ok"}),
         ("/readyz", 200, {"status": "ready"}),
-        ("/version", 200, {"name": "demo-flask-app", "version": "1.2.3", "environment": "test"}),
+        ("/version", 200, {"name": "demo-flask-app", "version": "1.2.3", "environment": "test", "session_key": None}),
     ],
 )
 def test_json_endpoints(client: Any, path: str, status: int, body: dict[str, str]) -> None:
@@ -55,7 +57,8 @@ def test_version_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, log
     monkeypatch.setenv("APP_VERSION", "9.8.7")
     monkeypatch.setenv("APP_NAME", "other-app")
     client = create_app({"LOG_STREAM": logs.stream}).test_client()
-    assert client.get("/version").get_json() == {"name": "other-app", "version": "9.8.7", "environment": "local"}
+    assert client.get("/version").get_json() == {"name": "other-app", "version": "9.8.7", "environment": "local",
+                                                 "session_key": None}
     assert "9.8.7" in client.get("/").get_data(as_text=True)
 
 
@@ -135,3 +138,28 @@ def test_abort_500_is_handled_without_an_original_exception(make_app: Any, logs:
     assert response.status_code == 500
     assert response.get_json()["error"] == "Internal Server Error"
     assert [r for r in logs.records() if r["level"] == "ERROR"] == []  # no exception, nothing to report
+
+
+def test_session_key_is_shared_by_every_app_and_shown_only_as_its_fingerprint(
+    monkeypatch: pytest.MonkeyPatch, logs: Any
+) -> None:
+    monkeypatch.setenv("SESSION_KEY", "a key sealed in git")
+    first, second = (create_app({"LOG_STREAM": logs.stream}) for _ in range(2))
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == "a key sealed in git"
+    # sha256("a key sealed in git"), first 12 hex digits.
+    expected = "sha256:" + hashlib.sha256(b"a key sealed in git").hexdigest()[:12]
+    body = first.test_client().get("/version").get_data(as_text=True)
+    assert json.loads(body)["session_key"] == expected
+    assert "a key sealed in git" not in body and "a key sealed in git" not in logs.stream.getvalue()
+
+
+def test_without_a_session_key_each_app_makes_its_own(monkeypatch: pytest.MonkeyPatch, make_app: Any) -> None:
+    monkeypatch.delenv("SESSION_KEY", raising=False)
+    first, second = make_app(), make_app()
+    assert len(first.config["SECRET_KEY"]) == 64 and first.config["SECRET_KEY"] != second.config["SECRET_KEY"]
+    assert first.test_client().get("/version").get_json()["session_key"] is None
+
+
+def test_a_given_session_key_overrides_the_environment(monkeypatch: pytest.MonkeyPatch, make_app: Any) -> None:
+    monkeypatch.setenv("SESSION_KEY", "from the environment")
+    assert make_app(SESSION_KEY="given").config["SECRET_KEY"] == "given"

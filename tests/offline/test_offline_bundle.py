@@ -129,6 +129,8 @@ BINARIES = [
     ("pause", PAUSE, "pause", ["-v"], f"pause {PAUSE}"),
     ("metrics-server", VERSIONS["metrics_server"], "metrics-server", ["--version"], VERSIONS["metrics_server"]),
     ("kube-router", VERSIONS["kube_router"], "kube-router", ["--version"], f"version {VERSIONS['kube_router']},"),
+    ("sealed-secrets", VERSIONS["sealed_secrets"], "controller", ["--version"],
+     f"controller version: {VERSIONS['sealed_secrets']}"),
     # No version flag: it logs its version, then fails without a cluster.
     ("vertical-pod-autoscaler", VPA, "vpa-recommender", ["--v=1", "--kubeconfig=/nonexistent"],
      f'version="{VPA.removeprefix("v")}"'),
@@ -243,6 +245,7 @@ IMAGES = [
     (f"registry.k8s.io/coredns/coredns:{VERSIONS['coredns']}", ["-version"], f"CoreDNS-{COREDNS}"),
     (f"registry.k8s.io/pause:{PAUSE}", ["-v"], f"pause {PAUSE}"),
     (VERSIONS["kube_router_image"], ["--version"], f"version {VERSIONS['kube_router']},"),
+    (VERSIONS["sealed_secrets_image"], ["--version"], f"controller version: {VERSIONS['sealed_secrets']}"),
     (KIND_IMAGES["local_path_provisioner"], ["--version"], LPP),
     (
         KIND_IMAGES["local_path_helper"],

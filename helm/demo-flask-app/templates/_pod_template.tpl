@@ -3,10 +3,14 @@ The pod template, shared by the Deployment and, with canary.enabled, the Argo Ro
 */}}
 {{- define "demo-flask-app.podTemplate" -}}
 metadata:
-  {{- if or .Values.config .Values.podAnnotations }}
+  {{- if or .Values.config .Values.sessionKey.sealed .Values.podAnnotations }}
   annotations:
     {{- if .Values.config }}
     checksum/config: {{ include (print $.Template.BasePath "/configmap.yaml") . | sha256sum }}
+    {{- end }}
+    {{- if .Values.sessionKey.sealed }}
+    # A new sealed key restarts the pods, which read it at start.
+    checksum/session-key: {{ .Values.sessionKey.sealed | sha256sum }}
     {{- end }}
     {{- with .Values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
@@ -42,6 +46,14 @@ spec:
         # In-flight requests get this long after SIGTERM (shutdown.drainSeconds).
         - name: GUNICORN_GRACEFUL_TIMEOUT
           value: {{ .Values.shutdown.drainSeconds | quote }}
+        {{- if .Values.sessionKey.sealed }}
+        # Decrypted by the Sealed Secrets controller; the pod starts once the Secret exists.
+        - name: SESSION_KEY
+          valueFrom:
+            secretKeyRef:
+              name: {{ include "demo-flask-app.fullname" . }}-session
+              key: SESSION_KEY
+        {{- end }}
       {{- if .Values.config }}
       envFrom:
         - configMapRef:

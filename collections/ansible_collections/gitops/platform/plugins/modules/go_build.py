@@ -169,7 +169,8 @@ options:
     description:
       - Files of the module (paths relative to its root) copied into C(<dest>/files/) after the build, for
         what a deployment of the binaries needs besides them (the CustomResourceDefinitions of a
-        controller). They enter the recipe; a missing copy is rebuilt. Not with O(source).
+        controller). A path that names a directory copies it with everything in it (a Helm chart).
+        They enter the recipe; a missing copy is rebuilt. Not with O(source).
     type: list
     elements: str
     default: []
@@ -663,7 +664,7 @@ class Build:
         gomod, info = downloaded["gomod"], downloaded["info"]
         # Before the build, so that a wrong path does not cost one.
         absent = [path for path in self.p["module_files"]
-                  if not os.path.isfile(os.path.join(downloaded.get("Dir", ""), path))]
+                  if not os.path.exists(os.path.join(downloaded.get("Dir", ""), path))]
         if absent:
             raise GoBuildError(f"module_files names {', '.join(absent)}, which {self._module_query()} does not have")
         values = placeholders(self.p["version"], info, self.p["commit_fallback"])
@@ -720,7 +721,18 @@ class Build:
             origin = os.path.join(module_dir, relative)
             target = os.path.join(self.files_dir, relative)
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            shutil.copyfile(origin, target + ".partial")
+            if os.path.isdir(origin):
+                # A tree is swapped in whole: the old copy goes only once the new one is complete.
+                _remove_tree(target + ".partial")
+                # Plain copies, writable: the module cache's files and directories are read-only.
+                shutil.copytree(origin, target + ".partial", copy_function=shutil.copyfile)
+                for root, dirs, _files in os.walk(target + ".partial"):
+                    for name in dirs:
+                        os.chmod(os.path.join(root, name), 0o755)
+                os.chmod(target + ".partial", 0o755)
+                _remove_tree(target)
+            else:
+                shutil.copyfile(origin, target + ".partial")
             os.replace(target + ".partial", target)
 
     def _prepare_wrapper(self, upstream: dict) -> None:
@@ -803,7 +815,7 @@ class Build:
         stamp_text = self._read_stamp()
         problem = "forced" if self.p["force"] else stamp_problem(stamp_text, self.hash, self.recipe, self._sizes())
         if problem is None:
-            missing = [path for path in self.p["module_files"] if not os.path.isfile(os.path.join(self.files_dir, path))]
+            missing = [path for path in self.p["module_files"] if not os.path.exists(os.path.join(self.files_dir, path))]
             problem = f"files/{missing[0]} is missing" if missing else None
         if problem is None:
             failed = self._run_checks()
