@@ -127,6 +127,8 @@ def test_version_and_readiness(container: dict[str, str]) -> None:
         "name": "demo-flask-app",
         "version": container["version"],
         "environment": "local",
+        # No SESSION_KEY given: the app makes a key of its own and has no fingerprint of a sealed one to report.
+        "session_key": None,
     }
     assert http_get(f"{container['url']}/readyz")[0] == 200
 
