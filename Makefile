@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CACHE_DIR)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: help venv prerequisites bundle up status teardown lint lint-static lint-workflows gitops-validate gitops-crds app-lint app-test app-image app-e2e app-promote syntax pytest molecule test bench collection clean
+.PHONY: help venv prerequisites bundle up status teardown lint lint-static lint-workflows gitops-validate gitops-crds app-lint app-test app-image app-e2e app-promote sbom syntax pytest molecule test bench collection clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,7 +36,8 @@ $(VENV)/.installed: requirements.txt app/requirements.txt
 prerequisites: venv ## Install and start Docker, install helm, kind and kubeseal, and the test tools kubeconform, kube-score and actionlint (offline: built from source) and headless chromium
 	ansible-playbook playbooks/prerequisites.yml -e '{"host_prereqs_tools": ["helm", "kind", "kubeseal", "kubeconform", "kube-score", "actionlint"], "host_prereqs_packages": ["chromium", "chromium-driver"]}'
 
-up: bundle ## Bootstrap the whole platform (ansible-playbook site.yml); GITOPS_REPO=<git URL>
+up: bundle ## Bootstrap the whole platform (ansible-playbook site.yml); offline after the bundle and its SBOMs; GITOPS_REPO=<git URL>
+	@if [ "$(GITOPS_OFFLINE)" = true ]; then $(MAKE) --no-print-directory -o bundle sbom; fi
 	ansible-playbook site.yml $(if $(GITOPS_REPO),-e platform_gitops_repo=$(GITOPS_REPO))
 
 status: venv ## Per environment: tag in git and running, commit, sync, health, pin, autoscaler, served version; GITOPS_REPO=<git URL>
@@ -91,6 +92,10 @@ bundle: prerequisites ## Offline: Kubernetes, the kind node image, Argo CD's and
 	@if [ "$(GITOPS_OFFLINE)" = true ]; then \
 	  python scripts/build-images.py; \
 	else echo "bundle: online, nothing to build (kind and Argo CD images are pulled)"; fi
+
+sbom: bundle ## An SBOM (syft, built from its Go module) of every image the platform built, kept in $(CACHE_DIR)/sbom
+	ansible-playbook playbooks/prerequisites.yml -e '{"host_prereqs_tools": ["syft"]}'
+	ansible-playbook playbooks/sbom.yml
 
 pytest: bundle ## Unit, app, chart, image, promotion and offline-bundle tests (real Docker, git, helm)
 	pytest --cov --cov-report=term --cov-fail-under=90

@@ -9,8 +9,9 @@ builds, where they would only slow the compile down (measured: both CPUs busy th
   output in build/logs/prerequisites.log and build/logs/bundle.log; `make lint-static` runs beside the prerequisites,
   `make lint-workflows` (actionlint, which the prerequisites build) after them;
 - once the bundle is built, Molecule's scenarios one after the other in the foreground, and beside them:
-  `pytest -m "not bundle"` (with the app's coverage gate) at nice 10, and at nice 5 `pytest -m bundle` (mostly
-  waiting on Docker; its registries, containers and images are its own) followed by the scenarios in
+  `pytest -m "not bundle"` (with the app's coverage gate) at nice 10, and at nice 5 `make sbom` (syft
+  compiled, the images' SBOMs) and `pytest -m bundle` (mostly waiting on Docker; its registries, containers and
+  images are its own) followed by the scenarios in
   BESIDE_SCENARIOS, which share nothing with the foreground ones; output in build/logs/pytest-no-bundle.log,
   build/logs/pytest-bundle.log and build/logs/molecule-beside.log, their summaries printed at the end.
 
@@ -44,6 +45,10 @@ NO_BUNDLE_NAME = "pytest (no bundle)"
 NO_BUNDLE_LOG = "pytest-no-bundle.log"
 BUNDLE_NAME = "pytest (bundle)"
 BUNDLE_LOG = "pytest-bundle.log"
+# syft (built from its Go module) and the SBOMs of every image the bundle built: the bundle's tests read
+# them. Beside Molecule, which needs neither, rather than on the builds' path to it.
+SBOM_NAME = "make sbom"
+SBOM_LOG = "sbom.log"
 # A test that reaches for Docker or promtool in the unmarked run fails, saying it needs the mark `bundle`.
 NO_BUNDLE_ENV = {"GITOPS_TESTS_WITHOUT_BUNDLE": "1"}
 # The playbooks run beside the foreground generate passwords into a secrets directory of their own, not the one the
@@ -229,14 +234,16 @@ def main() -> int:
             beside = [Track([(NO_BUNDLE_NAME, ["nice", "-n", str(NICE), *NO_BUNDLE_PYTEST], NO_BUNDLE_LOG)],
                             env=NO_BUNDLE_ENV),
                       # pytest's bundle tests mostly wait on Docker; the scenarios after them on the cluster.
-                      Track([(BUNDLE_NAME, ["nice", "-n", str(NICE_BESIDE), *BUNDLE_PYTEST], BUNDLE_LOG)]
+                      Track([(SBOM_NAME, ["nice", "-n", str(NICE_BESIDE), *make_step("sbom", "-o", "bundle")], SBOM_LOG),
+                             (BUNDLE_NAME, ["nice", "-n", str(NICE_BESIDE), *BUNDLE_PYTEST], BUNDLE_LOG)]
                             + ([(f"molecule ({' '.join(side)})", ["nice", "-n", str(NICE_BESIDE), *molecule_step(side)],
                                  "molecule-beside.log")] if side else []),
                             env=BESIDE_ENV, keep_going=True)]
             say(f"{NO_BUNDLE_NAME}: {' '.join(NO_BUNDLE_PYTEST)} (beside Molecule, nice {NICE}; "
                 f"log: build/logs/{NO_BUNDLE_LOG})")
-            say(f"{BUNDLE_NAME}: {' '.join(BUNDLE_PYTEST)}, then Molecule {' '.join(side) or '(nothing)'} "
-                f"(beside the other scenarios, nice {NICE_BESIDE}; logs: build/logs/{BUNDLE_LOG}, build/logs/molecule-beside.log)")
+            say(f"{SBOM_NAME}, then {BUNDLE_NAME}: {' '.join(BUNDLE_PYTEST)}, then Molecule {' '.join(side) or '(nothing)'} "
+                f"(beside the other scenarios, nice {NICE_BESIDE}; logs: build/logs/{SBOM_LOG}, build/logs/{BUNDLE_LOG}, "
+                f"build/logs/molecule-beside.log)")
             for track in beside:
                 track.start()
                 tracks.append(track)
