@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CACHE_DIR)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: help venv prerequisites bundle up status teardown lint lint-static lint-workflows gitops-validate gitops-crds app-lint app-test app-image app-e2e app-promote sbom syntax pytest molecule test bench collection clean
+.PHONY: help venv prerequisites bundle up status teardown lint lint-static lint-workflows gitops-validate gitops-crds app-lint app-test app-image app-e2e app-promote app-scan sbom scan scan-db syntax pytest molecule test bench collection clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -84,6 +84,11 @@ app-e2e: venv ## The app on an ephemeral kind cluster: VERSION=<tag> (built by m
 	@test -n "$(VERSION)" || { echo "app-e2e needs VERSION=<tag>, e.g. make app-e2e VERSION=1.2.0"; exit 1; }
 	ansible-playbook playbooks/app-e2e.yml -e app_e2e_version=$(VERSION)
 
+app-scan: venv ## The app image's SBOM and vulnerability scan, failing on critical findings: VERSION=<tag> (built by make app-image); offline GRYPE_DB=<grype database>
+	@test -n "$(VERSION)" || { echo "app-scan needs VERSION=<tag>, e.g. make app-scan VERSION=1.2.0"; exit 1; }
+	ansible-playbook playbooks/prerequisites.yml -e '{"host_prereqs_tools": ["syft", "grype"]}'
+	ansible-playbook playbooks/sbom.yml playbooks/scan.yml -e app_image_version=$(VERSION) $(if $(GRYPE_DB),-e scan_db=$(GRYPE_DB))
+
 app-promote: venv ## The gitops update: VERSION=<tag> [ENV=<environment>] through playbooks/promote.yml
 	@test -n "$(VERSION)" || { echo "app-promote needs VERSION=<tag>, e.g. make app-promote VERSION=1.2.0 ENV=dev"; exit 1; }
 	ansible-playbook playbooks/promote.yml -e image_tag=$(VERSION) $(if $(ENV),-e environment=$(ENV))
@@ -93,9 +98,15 @@ bundle: prerequisites ## Offline: Kubernetes, the kind node image, Argo CD's and
 	  python scripts/build-images.py; \
 	else echo "bundle: online, nothing to build (kind and Argo CD images are pulled)"; fi
 
-sbom: bundle ## An SBOM (syft, built from its Go module) of every image the platform built, kept in $(CACHE_DIR)/sbom
-	ansible-playbook playbooks/prerequisites.yml -e '{"host_prereqs_tools": ["syft"]}'
+sbom: bundle ## An SBOM (syft, built from its Go module, with grype) of every image the platform built, kept in $(CACHE_DIR)/sbom
+	ansible-playbook playbooks/prerequisites.yml -e '{"host_prereqs_tools": ["syft", "grype"]}'
 	ansible-playbook playbooks/sbom.yml
+
+scan: venv ## Scan the SBOMs for known vulnerabilities (grype), failing on FAIL_ON (default critical); offline GRYPE_DB=<grype database>
+	ansible-playbook playbooks/scan.yml $(if $(GRYPE_DB),-e scan_db=$(GRYPE_DB)) $(if $(FAIL_ON),-e scan_fail_on=$(FAIL_ON))
+
+scan-db: venv ## Offline: a grype database from the Go vulnerability database the Go module proxy serves (for make scan GRYPE_DB=...)
+	ansible-playbook playbooks/scan-db.yml
 
 pytest: bundle ## Unit, app, chart, image, promotion and offline-bundle tests (real Docker, git, helm)
 	pytest --cov --cov-report=term --cov-fail-under=90
