@@ -43,8 +43,8 @@ up: bundle ## Bootstrap the whole platform (ansible-playbook site.yml); offline 
 status: venv ## Per environment: tag in git and running, commit, sync, health, pin, autoscaler, served version; GITOPS_REPO=<git URL>
 	ansible-playbook playbooks/status.yml $(if $(GITOPS_REPO),-e platform_gitops_repo=$(GITOPS_REPO))
 
-teardown: venv ## Remove the Application, Argo CD, the pull secret and the cluster, in that order
-	ansible-playbook playbooks/teardown.yml
+teardown: venv ## Remove the Application, Argo CD, the pull secret and the cluster, in that order; KEEP_SERVICES=true keeps the offline registry and git server
+	ansible-playbook playbooks/teardown.yml $(if $(KEEP_SERVICES),-e teardown_keep_services=$(KEEP_SERVICES))
 
 lint: lint-static lint-workflows ## Every linter: lint-static and lint-workflows
 

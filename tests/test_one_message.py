@@ -180,6 +180,8 @@ FAILURES = [
          ("context nosuch", "expected object with name nosuch", "fix kind_cluster_kube_context")),
     Case("teardown-existing-down", "playbooks/teardown.yml", ("-e", "platform_cluster_provider=existing"),
          ("does not answer", "fix the context")),
+    Case("teardown-keep-not-boolean", "playbooks/teardown.yml", ("-e", "teardown_keep_services=maybe"),
+         ("teardown_keep_services is maybe", "give true")),
     # Failures before any cluster: the manifest, Docker, the app's NodePort.
     Case("argocd-download-fails", "playbooks/argocd.yml",
          ("-e", "argocd_manifest_url=http://127.0.0.1:1/install.yaml"),

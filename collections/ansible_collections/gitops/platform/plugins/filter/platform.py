@@ -9,16 +9,38 @@ from __future__ import annotations
 import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.gitops.platform.plugins.module_utils import argocd_manifest, platform_status as status, workloads
-from ansible_collections.gitops.platform.plugins.module_utils.image_ref import ImageRefError, parse
+from ansible_collections.gitops.platform.plugins.module_utils.image_ref import ImageRef, ImageRefError, parse
 
 
 def image_reference(reference: str) -> dict:
-    try:
-        ref = parse(reference)
-    except ImageRefError as exc:
-        raise AnsibleFilterError(str(exc)) from exc
+    ref = _parsed(reference)
     return {"registry": ref.registry, "path": ref.path, "tag": ref.tag, "digest": ref.digest, "name": ref.name,
             "registry_host": ref.registry_host, "registry_path": ref.registry_path}
+
+
+def docker_image_ids(images: list, references: list) -> dict:
+    """Each reference with the ID of the image (docker image inspect's, docker_image_info's) that carries it: as its
+    ID, as one of its tags or digests as written, or as Docker lists the reference. Those not found are left out."""
+    ids = {}
+    for reference in references:
+        image = next((image for image in images if _names(image, reference)), None)
+        if image is None:
+            listed = _parsed(reference).docker_listed
+            image = next((image for image in images if _names(image, listed)), None)
+        if image is not None:
+            ids[reference] = image["Id"]
+    return ids
+
+
+def _names(image: dict, name: str) -> bool:
+    return name == image.get("Id") or name in (image.get("RepoTags") or []) or name in (image.get("RepoDigests") or [])
+
+
+def _parsed(reference: str) -> ImageRef:
+    try:
+        return parse(reference)
+    except ImageRefError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
 
 
 def workloads_not_ready(items: list) -> list:
@@ -60,6 +82,7 @@ class FilterModule:
     def filters(self) -> dict:
         return {
             "image_reference": image_reference,
+            "docker_image_ids": docker_image_ids,
             "workloads_not_ready": workloads_not_ready,
             "argocd_manifest_patch": argocd_manifest_patch,
             "argocd_manifest_key": argocd_manifest_key,

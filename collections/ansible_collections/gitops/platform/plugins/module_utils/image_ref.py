@@ -39,6 +39,17 @@ class ImageRef(NamedTuple):
         """The path in that registry: Docker Hub's official images live under library/."""
         return self.path if self.registry or "/" in self.path else f"library/{self.path}"
 
+    @property
+    def docker_listed(self) -> str:
+        """How the Docker engine lists the image: Docker Hub's without docker.io/ and library/, an untagged one as
+        latest, a digest after @ (among RepoDigests, not RepoTags)."""
+        name = self.name
+        if self.registry in ("", DOCKER_HUB):
+            name = self.path[len("library/"):] if self.path.startswith("library/") else self.path
+        if self.digest:
+            return f"{name}@{self.digest}"
+        return f"{name}:{self.tag or 'latest'}"
+
 
 def parse(reference: str) -> ImageRef:
     if not isinstance(reference, str) or not reference.strip():
