@@ -124,3 +124,16 @@ def test_a_file_that_is_no_database_is_refused_with_what_to_give(tmp_path: Path)
     assert rc != 0
     assert f"grype could not import {not_a_database}:" in output, output[-3000:]
     assert "Give a grype database archive" in output
+
+
+def test_a_directory_is_refused_and_a_path_from_home_is_expanded(tmp_path: Path) -> None:
+    rc, output = playbook("scan.yml", tmp_path, "-e", f"scan_db={tmp_path}", "-e", images(PAUSE))
+    assert rc != 0 and f"The vulnerability database {tmp_path} is not a file" in output, output[-3000:]
+
+    assert ARCHIVE.is_file(), "make scan-db (playbooks/scan-db.yml) builds the archive"
+    from_home = f"~/{ARCHIVE.relative_to(Path.home())}"
+    rc, output = playbook("scan.yml", tmp_path, "-e", f"scan_db={from_home}", "-e", images(PAUSE))
+    assert rc == 0 and "No finding at critical or worse in 1 image(s)." in output, output[-3000:]
+    # A given database is kept apart from the one grype downloads online, so neither is taken for the other.
+    assert (tmp_path / "grype-db" / "imported" / "imported.sha256").is_file()
+    assert not (tmp_path / "grype-db" / "downloaded").exists()
