@@ -11,6 +11,7 @@ import http.client
 import os
 import re
 import select
+import signal
 import socket
 import stat
 import subprocess
@@ -407,3 +408,11 @@ def test_slow_client_is_dropped_after_the_request_timeout(start_server, opening,
                     break
     assert closed_after is not None, "the server still holds the connection"
     assert 0.5 < closed_after < 4
+
+
+def test_sigterm_stops_the_server_cleanly(start_server):
+    """docker stop sends SIGTERM to the container's PID 1, which has no default action for it: the server must
+    handle it, or every teardown waits out docker's grace period (measured: 10.5 s for the git server)."""
+    server = start_server(BOTH)
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=5) == 0

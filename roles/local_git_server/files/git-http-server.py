@@ -447,7 +447,18 @@ def main() -> None:
     access = ", ".join(f"{a.name} ({'read-write' if a.write else 'read-only'})" for a in config.accounts)
     print(f"serving {config.root} on http://{args.bind}:{server.server_port}/ "
           f"[{access or 'anonymous read-only'}]", flush=True)
-    server.serve_forever()
+    # As a container's PID 1 the process has no default SIGTERM action: without this, `docker stop` waits out its
+    # grace period and kills it.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        server.serve_forever()
+    except SystemExit:
+        server.server_close()
+        raise
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":
