@@ -5,6 +5,8 @@ On a machine with empty caches `make bundle` compiles for about half an hour wit
 which needs the bundle, then spends most of its 40 minutes waiting on the cluster with a CPU to spare. The tests that
 need neither Docker nor the bundle (most of pytest, CPU-bound) are therefore run beside Molecule, not beside the
 builds, where they would only slow the compile down (measured: both CPUs busy throughout the builds). So:
+- from the start, beside everything, the scenarios in EARLY_SCENARIOS at nice 10 (log:
+  build/logs/molecule-early.log);
 - in the background, `make prerequisites` (Docker, helm, kind, the test tools), then `make bundle` (the images);
   output in build/logs/prerequisites.log and build/logs/bundle.log; `make lint-static` runs beside the prerequisites,
   `make lint-workflows` (actionlint, which the prerequisites build) after them;
@@ -65,6 +67,12 @@ NICE_BESIDE = 5
 # Healthy after 420 s: two platforms and the tests do not fit on two CPUs, and default's autoscaler test needs
 # the CPU it measures.
 BESIDE_SCENARIOS = ("promotion", "registry_login")
+# Scenarios that need neither a cluster, nor Docker, nor the bundle (the roles' failures without a cluster, against a
+# dead kubeconfig): run from the start beside the lint and the builds, at nice 10 so that those keep their CPUs,
+# instead of on the run's longest path after the bundle.
+EARLY_SCENARIOS = ("argocd", "argocd_app")
+# The logs of the tracks that run Molecule: they only repeat the tails of the scenarios' own logs.
+TRACK_LOGS = ("molecule-beside.log", "molecule-early.log")
 SUMMARY_LINE = re.compile(r"^(=+ .*(passed|failed|error).* =+|Required test coverage.*|FAILED .*|ERROR .*|SKIPPED .*"
                           r"|molecule \S+: (passed|FAILED) in \d+s.*)$")
 
@@ -183,11 +191,11 @@ def explain_failures(tracks: list[Track], started: float) -> None:
     """The failed Ansible tasks, near the end of the output where CI's excerpt of it shows them: from the logs of
     the failed background steps and of this run's Molecule scenarios (scripts/failed-tasks.py reads only their
     failed actions)."""
-    # Molecule's per-scenario logs come from the glob below; molecule-beside.log only repeats their tails.
+    # Molecule's per-scenario logs come from the glob below; the tracks' logs only repeat their tails.
     logs = [LOG_DIR / log_name for track in tracks for name, _, log_name in track.steps
             if track.results.get(name, 0) != 0 and not log_name.startswith(("pytest", "molecule"))]
     logs += [path for path in sorted(LOG_DIR.glob("molecule-*.log"))
-             if path.name != "molecule-beside.log" and path.stat().st_mtime >= wall_started(started)]
+             if path.name not in TRACK_LOGS and path.stat().st_mtime >= wall_started(started)]
     if logs:
         subprocess.run([sys.executable, str(ROOT / "scripts" / "failed-tasks.py"),
                         *(str(path.relative_to(ROOT)) for path in logs)], cwd=ROOT, check=False)
@@ -221,6 +229,16 @@ def main() -> int:
         "with both pytest runs beside it")
     builds.start()
     tracks = [builds]
+    scenarios = molecule_scenarios()
+    early = [name for name in scenarios if name in EARLY_SCENARIOS]
+    reported: list[Track] = []
+    if early:
+        reported.append(Track([(f"molecule ({' '.join(early)})", ["nice", "-n", str(NICE), *molecule_step(early)],
+                                "molecule-early.log")], env=BESIDE_ENV))
+        say(f"molecule {' '.join(early)} (no cluster, no bundle): from now on, beside the rest, nice {NICE} (log: "
+            "build/logs/molecule-early.log)")
+        reported[0].start()
+        tracks.append(reported[0])
     times: dict[str, float] = {}
     ok = False
     try:
@@ -228,8 +246,7 @@ def main() -> int:
         ok = (step("lint", make_step("lint-static"), times) and builds.wait_for("make prerequisites")
               and step("lint (workflows)", make_step("lint-workflows"), times) and builds.wait_for("make bundle"))
         if ok:
-            scenarios = molecule_scenarios()
-            foreground = [name for name in scenarios if name not in BESIDE_SCENARIOS]
+            foreground = [name for name in scenarios if name not in BESIDE_SCENARIOS + EARLY_SCENARIOS]
             side = [name for name in scenarios if name in BESIDE_SCENARIOS]
             beside = [Track([(NO_BUNDLE_NAME, ["nice", "-n", str(NICE), *NO_BUNDLE_PYTEST], NO_BUNDLE_LOG)],
                             env=NO_BUNDLE_ENV),
@@ -247,8 +264,9 @@ def main() -> int:
             for track in beside:
                 track.start()
                 tracks.append(track)
+            reported += beside
             ok = step("molecule", molecule_step(foreground), times) if foreground else True
-            for track in beside:
+            for track in reported:
                 for name, _, log_name in track.steps:
                     track.wait_for(name)
                     passed = track.results.get(name) == 0
