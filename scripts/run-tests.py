@@ -11,9 +11,8 @@ builds, where they would only slow the compile down (measured: both CPUs busy th
   output in build/logs/prerequisites.log and build/logs/bundle.log; `make lint-static` runs beside the prerequisites,
   `make lint-workflows` (actionlint, which the prerequisites build) after them;
 - once the bundle is built, Molecule's scenarios one after the other in the foreground, and beside them:
-  `pytest -m "not bundle"` (with the app's coverage gate) at nice 10, and at nice 5 the scenarios in
-  BESIDE_FIRST_SCENARIOS (a cluster of their own), `make sbom` (syft compiled, the images' SBOMs) and
-  `pytest -m bundle` (mostly waiting on Docker; its registries, containers and
+  `pytest -m "not bundle"` (with the app's coverage gate) at nice 10, and at nice 5 `make sbom` (syft
+  compiled, the images' SBOMs) and `pytest -m bundle` (mostly waiting on Docker; its registries, containers and
   images are its own) followed by the scenarios in
   BESIDE_SCENARIOS, which share nothing with the foreground ones; output in build/logs/pytest-no-bundle.log,
   build/logs/pytest-bundle.log and build/logs/molecule-beside.log, their summaries printed at the end.
@@ -68,16 +67,12 @@ NICE_BESIDE = 5
 # Healthy after 420 s: two platforms and the tests do not fit on two CPUs, and default's autoscaler test needs
 # the CPU it measures.
 BESIDE_SCENARIOS = ("promotion", "registry_login")
-# A scenario with a kind cluster, host port, kubeconfig and files of its own (molecule-kind, 38080), and light: one
-# node and the app. It runs beside the foreground first, while `default`'s site.yml mostly waits on its cluster, not
-# on the run's longest path (where it took 3 minutes), and well before `default`'s timed checks.
-BESIDE_FIRST_SCENARIOS = ("kind_cluster",)
 # Scenarios that need neither a cluster, nor Docker, nor the bundle (the roles' failures without a cluster, against a
 # dead kubeconfig): run from the start beside the lint and the builds, at nice 10 so that those keep their CPUs,
 # instead of on the run's longest path after the bundle.
 EARLY_SCENARIOS = ("argocd", "argocd_app")
 # The logs of the tracks that run Molecule: they only repeat the tails of the scenarios' own logs.
-TRACK_LOGS = ("molecule-beside.log", "molecule-beside-first.log", "molecule-early.log")
+TRACK_LOGS = ("molecule-beside.log", "molecule-early.log")
 SUMMARY_LINE = re.compile(r"^(=+ .*(passed|failed|error).* =+|Required test coverage.*|FAILED .*|ERROR .*|SKIPPED .*"
                           r"|molecule \S+: (passed|FAILED) in \d+s.*)$")
 
@@ -251,28 +246,21 @@ def main() -> int:
         ok = (step("lint", make_step("lint-static"), times) and builds.wait_for("make prerequisites")
               and step("lint (workflows)", make_step("lint-workflows"), times) and builds.wait_for("make bundle"))
         if ok:
-            foreground = [name for name in scenarios
-                          if name not in BESIDE_FIRST_SCENARIOS + BESIDE_SCENARIOS + EARLY_SCENARIOS]
-            first = [name for name in scenarios if name in BESIDE_FIRST_SCENARIOS]
+            foreground = [name for name in scenarios if name not in BESIDE_SCENARIOS + EARLY_SCENARIOS]
             side = [name for name in scenarios if name in BESIDE_SCENARIOS]
             beside = [Track([(NO_BUNDLE_NAME, ["nice", "-n", str(NICE), *NO_BUNDLE_PYTEST], NO_BUNDLE_LOG)],
                             env=NO_BUNDLE_ENV),
-                      # pytest's bundle tests mostly wait on Docker; the scenarios beside on their clusters.
-                      Track(([(f"molecule ({' '.join(first)})",
-                               ["nice", "-n", str(NICE_BESIDE), *molecule_step(first)], "molecule-beside-first.log")]
-                             if first else [])
-                            + [(SBOM_NAME, ["nice", "-n", str(NICE_BESIDE), *make_step("sbom", "-o", "bundle")], SBOM_LOG),
+                      # pytest's bundle tests mostly wait on Docker; the scenarios after them on the cluster.
+                      Track([(SBOM_NAME, ["nice", "-n", str(NICE_BESIDE), *make_step("sbom", "-o", "bundle")], SBOM_LOG),
                              (BUNDLE_NAME, ["nice", "-n", str(NICE_BESIDE), *BUNDLE_PYTEST], BUNDLE_LOG)]
                             + ([(f"molecule ({' '.join(side)})", ["nice", "-n", str(NICE_BESIDE), *molecule_step(side)],
                                  "molecule-beside.log")] if side else []),
                             env=BESIDE_ENV, keep_going=True)]
             say(f"{NO_BUNDLE_NAME}: {' '.join(NO_BUNDLE_PYTEST)} (beside Molecule, nice {NICE}; "
                 f"log: build/logs/{NO_BUNDLE_LOG})")
-            order = [*([f"Molecule {' '.join(first)}"] if first else []), SBOM_NAME,
-                     f"{BUNDLE_NAME}: {' '.join(BUNDLE_PYTEST)}", f"Molecule {' '.join(side) or '(nothing)'}"]
-            logs = [*(["molecule-beside-first.log"] if first else []), SBOM_LOG, BUNDLE_LOG, "molecule-beside.log"]
-            say(f"{', then '.join(order)} (beside the other scenarios, nice {NICE_BESIDE}; logs: "
-                f"{', '.join('build/logs/' + name for name in logs)})")
+            say(f"{SBOM_NAME}, then {BUNDLE_NAME}: {' '.join(BUNDLE_PYTEST)}, then Molecule {' '.join(side) or '(nothing)'} "
+                f"(beside the other scenarios, nice {NICE_BESIDE}; logs: build/logs/{SBOM_LOG}, build/logs/{BUNDLE_LOG}, "
+                f"build/logs/molecule-beside.log)")
             for track in beside:
                 track.start()
                 tracks.append(track)
