@@ -443,13 +443,13 @@ def main() -> None:
         request_timeout=args.request_timeout,
         backend_timeout=args.backend_timeout,
     )
+    # As a container's PID 1 the process has no default SIGTERM action: without this, `docker stop` waits out its
+    # grace period and kills it. Set before the line that says the server is up, which is when a stop may come.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     server = GitServer((args.bind, args.port), config)
     access = ", ".join(f"{a.name} ({'read-write' if a.write else 'read-only'})" for a in config.accounts)
     print(f"serving {config.root} on http://{args.bind}:{server.server_port}/ "
           f"[{access or 'anonymous read-only'}]", flush=True)
-    # As a container's PID 1 the process has no default SIGTERM action: without this, `docker stop` waits out its
-    # grace period and kills it.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         server.serve_forever()
     except SystemExit:
