@@ -59,7 +59,8 @@ class Context:
     base: str
     kube_context: str | None
     rendered: dict[str, str] = field(default_factory=dict)  # release name -> manifests
-    out_dir: Path = OUT_DIR
+    # Read when the context is made, so that a test can render elsewhere (its own directory, not the command line's).
+    out_dir: Path = field(default_factory=lambda: OUT_DIR)
     repo: Path = ROOT  # the git repository the base revision is read from
 
     def manifest_files(self) -> list[Path]:
@@ -67,6 +68,10 @@ class Context:
 
     def objects(self) -> list[dict[str, Any]]:
         return [obj for manifest in self.rendered.values() for obj in yaml.safe_load_all(manifest) if isinstance(obj, dict)]
+
+
+def shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def stage_lint(ctx: Context) -> StageResult:
@@ -96,7 +101,8 @@ def stage_render(ctx: Context) -> StageResult:
         ctx.rendered[release.name] = manifest
         (ctx.out_dir / f"{release.name}.yaml").write_text(manifest, encoding="utf-8")
         count = sum(1 for obj in yaml.safe_load_all(manifest) if obj)
-        result.lines.append(f"{release.name}: {count} objects -> {(ctx.out_dir / release.name).relative_to(ROOT)}.yaml")
+        written = ctx.out_dir / f"{release.name}.yaml"
+        result.lines.append(f"{release.name}: {count} objects -> {shown(written)}")
     return result
 
 

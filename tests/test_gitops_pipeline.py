@@ -26,6 +26,16 @@ STATIC = ["lint", "render", "yamllint", "schema", "score", "security", "diff"]
 APP_CHART = "demo-flask-app"
 
 
+@pytest.fixture(autouse=True)
+def rendered_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test renders into a directory of its own, not build/gitops-validate: the command line writes that one, and
+    with it Molecule's dry-run check while these tests run beside it (seen: a render of the current chart read back
+    here instead of the test's own)."""
+    path = tmp_path / "gitops-validate"
+    monkeypatch.setattr(gitops, "OUT_DIR", path)
+    return path
+
+
 @pytest.fixture
 def helm_dir(tmp_path: Path) -> Path:
     copy = tmp_path / "helm"
@@ -57,7 +67,7 @@ def failed(results: dict[str, gitops.StageResult]) -> list[str]:
     return [name for name, result in results.items() if not result.passed]
 
 
-def test_the_current_charts_pass_every_static_stage() -> None:
+def test_the_current_charts_pass_every_static_stage(rendered_dir: Path) -> None:
     results, output = validate(STATIC, ROOT / "helm")
     assert failed(results) == [], output
     assert list(results) == STATIC
@@ -65,18 +75,19 @@ def test_the_current_charts_pass_every_static_stage() -> None:
     summary = next(line for line in results["schema"].lines if line.startswith("Summary:"))
     valid = int(re.search(r"Valid: (\d+)", summary).group(1))
     assert valid >= 30 and "Invalid: 0" in summary and "Errors: 0" in summary and "Skipped: 0" in summary, summary
-    kinds = {obj["kind"] for path in (ROOT / "build" / "gitops-validate").glob("*.yaml")
+    kinds = {obj["kind"] for path in rendered_dir.glob("*.yaml")
              for obj in yaml.safe_load_all(path.read_text(encoding="utf-8")) if obj}
     assert {"Rollout", "AnalysisTemplate", "VerticalPodAutoscaler", "Deployment", "Service"} <= kinds
 
 
-def test_a_sealed_session_key_passes_the_schema_and_a_plaintext_one_fails_lint(helm_dir: Path) -> None:
+def test_a_sealed_session_key_passes_the_schema_and_a_plaintext_one_fails_lint(helm_dir: Path, rendered_dir: Path,
+                                                                               ) -> None:
     # What kubeseal --raw prints: base64 of the encrypted value (here random bytes of its length).
     sealed = base64.b64encode(secrets.token_bytes(600)).decode()
     edit_values(helm_dir, "values-dev.yaml", lambda values: values.update({"sessionKey": {"sealed": sealed}}))
     results, output = validate(["lint", "render", "schema", "score", "security"], helm_dir)
     assert failed(results) == [], output
-    rendered = (ROOT / "build" / "gitops-validate" / f"{APP_CHART}-dev.yaml").read_text(encoding="utf-8")
+    rendered = (rendered_dir / f"{APP_CHART}-dev.yaml").read_text(encoding="utf-8")
     assert "kind: SealedSecret" in rendered and sealed in rendered
 
     edit_values(helm_dir, "values-dev.yaml", lambda values: values.update({"sessionKey": {"sealed": "not sealed!"}}))
@@ -110,13 +121,13 @@ def test_a_root_uid_is_refused_by_the_values_schema_before_anything_renders(helm
     assert results["security"].lines == ["not run: some release did not render (see render)"]
 
 
-def test_a_quoted_port_fails_the_schema(helm_dir: Path) -> None:
+def test_a_quoted_port_fails_the_schema(helm_dir: Path, rendered_dir: Path) -> None:
     edit_text(helm_dir / APP_CHART / "templates" / "service.yaml", "port: {{ .Values.service.port }}",
               "port: {{ .Values.service.port | quote }}")
     results, output = validate(["schema"], helm_dir)
     assert failed(results) == ["schema"], output
     for environment in ("dev", "staging", "production"):
-        assert (f"build/gitops-validate/demo-flask-app-{environment}.yaml - Service demo-flask-app-{environment} is invalid: "
+        assert (f"{rendered_dir}/demo-flask-app-{environment}.yaml - Service demo-flask-app-{environment} is invalid: "
                 "at '/spec/ports/0/port': got string, want integer") in output, output
     assert "Invalid: 3," in output
 
