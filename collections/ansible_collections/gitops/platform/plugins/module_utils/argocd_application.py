@@ -41,6 +41,12 @@ def revision(app: dict) -> str:
     return str(_dig(app, "status", "sync", "revision", default="") or "")
 
 
+def synced_revision(app: dict) -> str:
+    """The revision Argo CD's last sync operation applied (status.sync.revision is the one it compared, which moves to
+    a new commit before the sync of it starts)."""
+    return str(_dig(app, "status", "operationState", "syncResult", "revision", default="") or "")
+
+
 def converged(app: dict | None, expected_revision: str = "") -> bool:
     """Synced and Healthy, compared against the current spec, no operation running, no refresh pending, and at
     `expected_revision` (a commit or a prefix of it) when one is given."""
@@ -69,9 +75,12 @@ def degraded_at(app: dict | None, expected_revision: str) -> bool:
     crash loop, a canary its analysis aborted) or Suspended (a canary paused because its analysis was
     inconclusive, waiting for a person): waiting longer will not make it Healthy.
 
-    A health that last changed before that sync finished was judged on the revision before (a revert of a release
-    past its deadline stays Degraded until its rollout is seen): not a judgement of this one."""
+    Until the last sync operation applied `expected_revision`, the health is the revision before's (seen: a revert's
+    wait ended at once, OutOfSync at the revert commit with the aborted canary still Degraded). A health that last
+    changed before that sync finished was judged on the revision before too (a revert of a release past its
+    deadline stays Degraded until its rollout is seen): not a judgement of this one."""
     if not (app and expected_revision and revision(app).startswith(expected_revision)
+            and synced_revision(app).startswith(expected_revision)
             and health_status(app) in ("Degraded", "Suspended")
             and _dig(app, "status", "operationState", "phase", default="") != "Running"):
         return False

@@ -27,7 +27,8 @@ def application(name: str = "app-dev", sync: str = "Synced", health: str = "Heal
         "spec": {"source": SOURCE, "destination": DESTINATION},
         "status": {"sync": {"status": sync, "revision": revision,
                             "comparedTo": compared if compared is not None else {"source": SOURCE, "destination": DESTINATION}},
-                   "health": {"status": health}, "operationState": {"phase": phase}, **status},
+                   "health": {"status": health},
+                   "operationState": {"phase": phase, "syncResult": {"revision": revision}}, **status},
     }
 
 
@@ -53,6 +54,15 @@ def test_converged(app, revision, expected) -> None:
     assert converged(app, revision) is expected
 
 
+def unsynced(app: dict, last_synced: str | None) -> dict:
+    """`app` whose last sync operation applied `last_synced` (None: no operation recorded)."""
+    if last_synced is None:
+        del app["status"]["operationState"]
+    else:
+        app["status"]["operationState"]["syncResult"]["revision"] = last_synced
+    return app
+
+
 def degraded_since(changed: str, synced: str) -> dict:
     """Degraded since `changed`, after a sync that finished at `synced`."""
     app = application(health="Degraded")
@@ -76,6 +86,9 @@ def degraded_since(changed: str, synced: str) -> dict:
     # Still the judgement of the revision before (a revert right after a release past its deadline): not yet.
     (degraded_since("2026-11-30T08:48:00Z", synced="2026-11-30T08:49:00Z"), "abc123", False),
     (degraded_since("not a time", synced="2026-11-30T08:49:00Z"), "abc123", True),
+    # Compared at the new commit, not synced yet: the health is still the revision before's.
+    (unsynced(application(sync="OutOfSync", health="Degraded"), "0ld0ld"), "abc123", False),
+    (unsynced(application(sync="OutOfSync", health="Degraded"), None), "abc123", False),
 ])
 def test_degraded_at(app, revision, expected) -> None:
     assert degraded_at(app, revision) is expected
