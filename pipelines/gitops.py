@@ -63,8 +63,11 @@ class Context:
     out_dir: Path = field(default_factory=lambda: OUT_DIR)
     repo: Path = ROOT  # the git repository the base revision is read from
 
+    def manifest_file(self, name: str) -> Path:
+        return self.out_dir / f"{name}.yaml"
+
     def manifest_files(self) -> list[Path]:
-        return [self.out_dir / f"{name}.yaml" for name in self.rendered]
+        return [self.manifest_file(name) for name in self.rendered]
 
     def objects(self) -> list[dict[str, Any]]:
         return [obj for manifest in self.rendered.values() for obj in yaml.safe_load_all(manifest) if isinstance(obj, dict)]
@@ -99,9 +102,9 @@ def stage_render(ctx: Context) -> StageResult:
             result.lines.append(str(error))
             continue
         ctx.rendered[release.name] = manifest
-        (ctx.out_dir / f"{release.name}.yaml").write_text(manifest, encoding="utf-8")
+        written = ctx.manifest_file(release.name)
+        written.write_text(manifest, encoding="utf-8")
         count = sum(1 for obj in yaml.safe_load_all(manifest) if obj)
-        written = ctx.out_dir / f"{release.name}.yaml"
         result.lines.append(f"{release.name}: {count} objects -> {shown(written)}")
     return result
 
